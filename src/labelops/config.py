@@ -1,0 +1,61 @@
+"""Settings, validated once and passed down (read only by the shells and the store).
+
+Explicit arguments win over the environment: shells build ``Settings(**overrides)``
+and hand the object to ``create_app`` / services; nothing reads the environment at
+import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """labelops settings, from ``LABELOPS_*`` environment variables or arguments."""
+
+    model_config = SettingsConfigDict(env_prefix="LABELOPS_", extra="ignore")
+
+    home: Path = Field(default=Path(".labelops"))
+    """Folder for the default SQLite database, reports and media (``LABELOPS_HOME``)."""
+    database_url: str | None = None
+    """SQLAlchemy URL (``LABELOPS_DATABASE_URL``); default: SQLite file in ``home``."""
+    lang: str = "en"
+    """CLI language, ``en`` or ``zh-Hant`` (``LABELOPS_LANG``)."""
+    lease_seconds: int = Field(default=600, ge=10, le=86_400)
+    """How long a served task stays reserved for its labeller (s)."""
+    session_secret: str | None = None
+    """Secret for web session cookies; generated and stored in ``home`` when unset."""
+    cookie_secure: bool = False
+    """Mark session cookies ``Secure`` (set true behind HTTPS)."""
+    pool_size: int = Field(default=10, ge=1, le=200)
+    """Connection pool size per process for PostgreSQL."""
+
+    @field_validator("lang")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        from labelops.i18n import normalise_language
+
+        return normalise_language(value)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL actually used (SQLite in ``home`` unless one is set)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'labelops.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is an embedded SQLite file."""
+        return self.resolved_database_url.startswith("sqlite")
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit ``overrides`` winning."""
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**clean)  # type: ignore[arg-type]
