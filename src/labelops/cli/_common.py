@@ -1,0 +1,74 @@
+"""What every CLI command shares: the error -> exit code map, JSON output, language.
+
+Exit codes are decided here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from labelops.config import Settings, get_settings
+from labelops.errors import (
+    Conflict,
+    InvalidInput,
+    InvariantViolated,
+    LabelopsError,
+    NotFound,
+    PermissionDenied,
+)
+
+__all__ = ["EXIT_CODES", "cli_command", "console", "emit_json", "err_console", "settings"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_CODES: dict[type[LabelopsError], int] = {
+    InvalidInput: 2,
+    NotFound: 3,
+    Conflict: 4,
+    PermissionDenied: 5,
+    InvariantViolated: 6,
+}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def settings() -> Settings:
+    """Settings from the environment (``LABELOPS_*``)."""
+    return get_settings()
+
+
+def exit_code_for(error: LabelopsError) -> int:
+    """The process exit code of ``error`` (1 for an unmapped LabelopsError)."""
+    for kind in type(error).__mro__:
+        if kind in EXIT_CODES:
+            return EXIT_CODES[kind]  # type: ignore[index]
+    return 1
+
+
+def cli_command(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn labelops errors raised by a command into a bilingual message and exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except LabelopsError as error:
+            err_console.print(error.render(settings().lang), markup=False, highlight=False)
+            raise typer.Exit(exit_code_for(error)) from error
+
+    return wrapper
+
+
+def emit_json(payload: Any) -> None:
+    """Print ``payload`` as JSON on stdout (UTF-8, zh-Hant unescaped)."""
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,2 @@
+"""Use cases. Each public function takes a ``Session`` (and the acting user) and runs
+inside one transaction that it opens itself, writing audit events in it."""

@@ -1,0 +1,1 @@
+"""The system of record: typed models, engine, migrations, queries (no business rules)."""
