@@ -6,6 +6,7 @@ import struct
 import wave
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -173,8 +174,12 @@ def test_damaged_headers_give_no_dimensions(tmp_path: Path, name: str, data: byt
 def test_unreadable_file_is_invalid_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _write(tmp_path, "locked.png", _png(1, 1))
 
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise PermissionError(13, "Permission denied")
+    real_open = Path.open
+
+    def refuse(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == path:
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)
 
     # chmod cannot lock a file against root (CI containers run as root), so fake the OS.
     monkeypatch.setattr(Path, "open", refuse)
