@@ -61,3 +61,5 @@ class FinalStatus(StrEnum):
     FINAL = "final"
     NEEDS_ADJUDICATION = "needs_adjudication"
     AUDITED = "audited"
+    INCOMPLETE = "incomplete"
+    """Fewer labels than the project's overlap so far."""

@@ -195,7 +195,8 @@ class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (
         UniqueConstraint("project_id", "item_id"),
-        Index("ix_tasks_queue", "project_id", "is_gold", "status", "priority", "id"),
+        # The queue reads this index in order: highest priority first, then oldest.
+        Index("ix_tasks_queue", "project_id", "is_gold", "status", text("priority DESC"), "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

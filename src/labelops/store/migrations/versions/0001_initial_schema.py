@@ -313,7 +313,9 @@ def upgrade() -> None:
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_tasks_item_id"), ["item_id"], unique=False)
         batch_op.create_index(
-            "ix_tasks_queue", ["project_id", "is_gold", "status", "priority", "id"], unique=False
+            "ix_tasks_queue",
+            ["project_id", "is_gold", "status", sa.text("priority DESC"), "id"],
+            unique=False,
         )
 
     op.create_table(

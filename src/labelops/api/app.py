@@ -1,0 +1,54 @@
+"""The application factory. Nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from labelops import __version__
+from labelops.api.errors import install_error_handlers
+from labelops.config import Settings, get_settings
+from labelops.store.engine import create_engine_for, make_session_factory, require_current_schema
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> FastAPI:
+    """Build the labelops app (API, OpenAPI at ``/docs``, and the web pages).
+
+    Args:
+        settings: Settings to use (default: from the environment).
+        check_schema: Refuse to start on an un-migrated or newer database.
+
+    Raises:
+        SchemaMismatch: The database is not at this code's schema revision.
+    """
+    settings = settings or get_settings()
+    engine = create_engine_for(settings.resolved_database_url, pool_size=settings.pool_size)
+    if check_schema:
+        require_current_schema(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="labelops", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    install_error_handlers(app)
+
+    from labelops.api.routers import directory, labelling, projects, taxonomies
+
+    for module in (directory, taxonomies, projects, labelling):
+        app.include_router(module.router)
+
+    @app.get("/api/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        """Liveness and version."""
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,64 @@
+"""Request dependencies: the database session and the current actor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from labelops.config import Settings
+from labelops.errors import AuthenticationFailed
+from labelops.services.auth import authenticate_token
+from labelops.services.policy import Actor
+
+__all__ = ["CurrentActor", "SessionDep", "SettingsDep", "get_actor", "get_session"]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request, closed afterwards (services open the transactions)."""
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def get_actor(request: Request, session: SessionDep) -> Actor:
+    """The user behind the request: a Bearer token, or a web session cookie.
+
+    Raises:
+        AuthenticationFailed: Neither is present and valid.
+    """
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        actor = authenticate_token(session, token.strip())
+    else:
+        web_actor = getattr(request.state, "web_actor", None)
+        if web_actor is None:
+            resolver = getattr(request.app.state, "cookie_actor_resolver", None)
+            web_actor = resolver(request, session) if resolver is not None else None
+        if web_actor is None:
+            raise AuthenticationFailed("errors.auth.missing")
+        actor = web_actor
+    if actor.language and not request.headers.get("accept-language"):
+        request.state.language = actor.language
+    session.commit()  # end the read transaction of the lookup
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(get_actor)]

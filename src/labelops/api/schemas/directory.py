@@ -1,0 +1,86 @@
+"""Schemas for vendors, users and tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from labelops.types import Role
+
+__all__ = [
+    "MePublic",
+    "TokenPublic",
+    "UserCreate",
+    "UserCreated",
+    "UserPublic",
+    "VendorCreate",
+    "VendorPublic",
+]
+
+
+class VendorCreate(BaseModel):
+    """A new vendor."""
+
+    name: str = Field(min_length=1, max_length=200)
+
+
+class VendorPublic(BaseModel):
+    """A vendor as clients see it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    created_at: datetime
+
+
+class UserCreate(BaseModel):
+    """A new user."""
+
+    username: str = Field(min_length=1, max_length=200)
+    role: Role
+    vendor_id: int | None = None
+    password: str | None = Field(default=None, min_length=8, max_length=500)
+    display_name: str | None = Field(default=None, max_length=200)
+    language: str | None = None
+
+
+class UserPublic(BaseModel):
+    """A user as clients see it (never the password hash)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    role: str
+    vendor_id: int | None
+    display_name: str | None
+    language: str | None
+    created_at: datetime
+
+
+class UserCreated(BaseModel):
+    """A created user with the token shown this once."""
+
+    username: str
+    role: str
+    vendor_id: int | None
+    id: int
+    token: str
+
+
+class TokenPublic(BaseModel):
+    """A newly issued token (shown once)."""
+
+    token: str
+
+
+class MePublic(BaseModel):
+    """Who the caller is."""
+
+    user_id: int | None
+    username: str
+    role: str
+    vendor_id: int | None
+    language: str

@@ -1,0 +1,19 @@
+"""The one way a service opens its transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, SessionTransaction
+
+__all__ = ["transaction"]
+
+
+def transaction(session: Session) -> SessionTransaction:
+    """Begin the service's transaction.
+
+    A read done earlier on the same session (an authorisation lookup, say) has
+    auto-begun a transaction; it holds nothing worth keeping, so it is ended first
+    and the use case runs in a transaction of its own.
+    """
+    if session.in_transaction():
+        session.commit()
+    return session.begin()

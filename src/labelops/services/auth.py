@@ -1,0 +1,98 @@
+"""Passwords (argon2) and API tokens (random, stored as SHA-256)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from labelops.errors import AuthenticationFailed
+from labelops.services.policy import Actor
+from labelops.store.models import ApiToken, User
+from labelops.types import Role
+
+__all__ = [
+    "actor_for_user",
+    "authenticate_password",
+    "authenticate_token",
+    "hash_password",
+    "hash_token",
+    "new_token",
+    "verify_password",
+]
+
+TOKEN_PREFIX = "lo_"
+_hasher = PasswordHasher()
+
+
+def new_token() -> str:
+    """A new random API token (256 bits, URL-safe)."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 hex of a token. Tokens are high-entropy, so a fast hash is safe here."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether ``password`` matches ``password_hash``."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def actor_for_user(user: User) -> Actor:
+    """The ``Actor`` of a user row."""
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=Role(user.role),
+        vendor_id=user.vendor_id,
+        language=user.language or "en",
+    )
+
+
+def authenticate_token(session: Session, token: str) -> Actor:
+    """The actor owning ``token``.
+
+    Raises:
+        AuthenticationFailed: Unknown or revoked token, or the user was deleted.
+    """
+    row = session.execute(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    if row is None or row.deleted_at is not None:
+        raise AuthenticationFailed("errors.auth.bad_token")
+    return actor_for_user(row)
+
+
+def authenticate_password(session: Session, username: str, password: str) -> Actor:
+    """The actor whose username and password match.
+
+    Raises:
+        AuthenticationFailed: Unknown user, wrong password, no password set, or deleted.
+    """
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or user.deleted_at is not None or not user.password_hash:
+        # Hash anyway so that timing does not reveal which usernames exist.
+        verify_password(_DUMMY_HASH, password)
+        raise AuthenticationFailed("errors.auth.bad_password")
+    if not verify_password(user.password_hash, password):
+        raise AuthenticationFailed("errors.auth.bad_password")
+    return actor_for_user(user)
+
+
+_DUMMY_HASH = _hasher.hash("labelops-timing-equaliser")

@@ -1,0 +1,290 @@
+"""Final labels: live per item as labels arrive, and frozen snapshots per run.
+
+The live row (``snapshot_id`` NULL) of a task is refreshed when the task reaches its
+overlap. ``finalize_project`` recomputes every task with the chosen method and
+freezes the result as a new snapshot, which exports reproduce byte for byte.
+Audited final labels (set by an auditor) are never overwritten by a computation.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from labelops.errors import InvalidInput, NotFound
+from labelops.quality.voting import compute_item_vote
+from labelops.services._tx import transaction
+from labelops.services.audit_trail import record_event
+from labelops.services.policy import Actor, authorize
+from labelops.services.projects import ProjectContext, get_project, load_project_context
+from labelops.store.models import FinalLabel, Label, Snapshot, Task
+from labelops.store.types import utcnow
+from labelops.types import FinalStatus, LabelMode
+
+__all__ = [
+    "FINALIZE_METHODS",
+    "FinalizeSummary",
+    "finalize_project",
+    "get_snapshot",
+    "latest_snapshot",
+    "refresh_live_final_label",
+]
+
+FINALIZE_METHODS = ("majority", "weighted-majority", "dawid-skene", "one-coin", "glad", "mace")
+
+
+@dataclass(frozen=True)
+class FinalizeSummary:
+    """What a finalize run produced."""
+
+    snapshot_id: int
+    method: str
+    n_items: int
+    n_final: int
+    n_needs_adjudication: int
+    n_incomplete: int
+    n_audited: int
+
+
+def refresh_live_final_label(
+    session: Session, context: ProjectContext, task: Task, *, now: datetime
+) -> str | None:
+    """Recompute a task's live final label by majority vote (inside the caller's
+    transaction). Returns the new status, or None when the label is audited."""
+    live = session.scalar(
+        select(FinalLabel).where(FinalLabel.task_id == task.id, FinalLabel.snapshot_id.is_(None))
+    )
+    if live is not None and live.status == FinalStatus.AUDITED.value:
+        return None
+    votes = list(
+        session.scalars(
+            select(Label.value).where(Label.task_id == task.id, Label.is_current.is_(True))
+        )
+    )
+    vote = compute_item_vote(votes, multi_label=context.taxonomy.mode == LabelMode.MULTI.value)
+    status = FinalStatus.NEEDS_ADJUDICATION if vote.tied else FinalStatus.FINAL
+    if live is None:
+        live = FinalLabel(
+            task_id=task.id,
+            project_id=task.project_id,
+            snapshot_id=None,
+            method="majority",
+            status=status.value,
+        )
+        session.add(live)
+    live.value = list(vote.label) if vote.label is not None else None
+    live.method = "majority"
+    live.confidence = round(vote.share, 6)
+    live.status = status.value
+    live.n_labels = vote.n_votes
+    live.updated_at = now
+    return status.value
+
+
+Aggregate = Callable[
+    [dict[int, list[list[str]]], dict[int, list[int]], bool],
+    dict[int, tuple[list[str] | None, float, bool]],
+]
+
+
+def _aggregate_majority(
+    votes: dict[int, list[list[str]]], _labellers: dict[int, list[int]], multi: bool
+) -> dict[int, tuple[list[str] | None, float, bool]]:
+    out: dict[int, tuple[list[str] | None, float, bool]] = {}
+    for task_id, task_votes in votes.items():
+        vote = compute_item_vote(task_votes, multi_label=multi)
+        out[task_id] = (list(vote.label) if vote.label is not None else None, vote.share, vote.tied)
+    return out
+
+
+def _aggregator(method: str) -> Aggregate:
+    if method == "majority":
+        return _aggregate_majority
+    from labelops.services.aggregate import model_aggregator
+
+    return model_aggregator(method)
+
+
+def finalize_project(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    *,
+    method: str = "majority",
+    now: datetime | None = None,
+) -> FinalizeSummary:
+    """Recompute every final label of a project and freeze them as a new snapshot.
+
+    Tasks with fewer labels than the overlap are ``incomplete`` (no final label);
+    ties are ``needs_adjudication``; audited final labels are kept as they are.
+
+    Raises:
+        InvalidInput: Unknown method.
+    """
+    authorize(actor, "final.compute")
+    if method not in FINALIZE_METHODS:
+        raise InvalidInput(
+            "errors.finalize.method",
+            field="method",
+            value=method,
+            allowed=", ".join(FINALIZE_METHODS),
+        )
+    get_project(session, actor, project_id)
+    now = now or utcnow()
+    with transaction(session):
+        context = load_project_context(session, project_id)
+        multi = context.taxonomy.mode == LabelMode.MULTI.value
+        votes: dict[int, list[list[str]]] = defaultdict(list)
+        labellers: dict[int, list[int]] = defaultdict(list)
+        rows = session.execute(
+            select(Label.task_id, Label.labeller_id, Label.value)
+            .join(Task, Task.id == Label.task_id)
+            .where(
+                Label.project_id == project_id, Label.is_current.is_(True), Task.is_gold.is_(False)
+            )
+            .order_by(Label.task_id, Label.labeller_id)
+        )
+        for task_id, labeller_id, value in rows:
+            votes[task_id].append(list(value))
+            labellers[task_id].append(labeller_id)
+        audited = {
+            row.task_id: row
+            for row in session.scalars(
+                select(FinalLabel).where(
+                    FinalLabel.project_id == project_id,
+                    FinalLabel.snapshot_id.is_(None),
+                    FinalLabel.status == FinalStatus.AUDITED.value,
+                )
+            )
+        }
+        overlap = context.project.overlap
+        complete = {t: v for t, v in votes.items() if len(v) >= overlap and t not in audited}
+        results = _aggregator(method)(complete, {t: labellers[t] for t in complete}, multi)
+        snapshot = Snapshot(
+            project_id=project_id, method=method, created_by=actor.user_id, created_at=now
+        )
+        session.add(snapshot)
+        session.flush()
+        frozen: list[dict[str, object]] = []
+        live: list[dict[str, object]] = []
+        counts = {"final": 0, "needs_adjudication": 0, "incomplete": 0, "audited": 0}
+        for task_id in sorted(set(votes) | set(audited)):
+            if task_id in audited:
+                row = audited[task_id]
+                entry = {
+                    "value": row.value,
+                    "method": row.method,
+                    "confidence": row.confidence,
+                    "status": row.status,
+                    "n_labels": len(votes.get(task_id, [])),
+                }
+                counts["audited"] += 1
+            elif task_id in results:
+                value, confidence, tied = results[task_id]
+                status = FinalStatus.NEEDS_ADJUDICATION if tied else FinalStatus.FINAL
+                entry = {
+                    "value": None if tied else value,
+                    "method": method,
+                    "confidence": round(confidence, 6),
+                    "status": status.value,
+                    "n_labels": len(votes[task_id]),
+                }
+                counts[status.value] += 1
+                live.append({"task_id": task_id, **entry})
+            else:
+                entry = {
+                    "value": None,
+                    "method": method,
+                    "confidence": None,
+                    "status": FinalStatus.INCOMPLETE.value,
+                    "n_labels": len(votes[task_id]),
+                }
+                counts["incomplete"] += 1
+            frozen.append(
+                {
+                    "task_id": task_id,
+                    "project_id": project_id,
+                    "snapshot_id": snapshot.id,
+                    "updated_at": now,
+                    **entry,
+                }
+            )
+        _insert_in_chunks(session, frozen)
+        if live:
+            live_ids = [row["task_id"] for row in live]
+            for start in range(0, len(live_ids), 5000):
+                session.execute(
+                    delete(FinalLabel).where(
+                        FinalLabel.snapshot_id.is_(None),
+                        FinalLabel.task_id.in_(live_ids[start : start + 5000]),
+                    )
+                )
+            _insert_in_chunks(
+                session,
+                [
+                    {**row, "project_id": project_id, "snapshot_id": None, "updated_at": now}
+                    for row in live
+                ],
+            )
+        snapshot.n_items = len(frozen)
+        snapshot.summary = dict(counts)
+        record_event(
+            session,
+            actor,
+            "project.finalize",
+            "snapshot",
+            snapshot.id,
+            after={"project_id": project_id, "method": method, **counts},
+            now=now,
+        )
+    return FinalizeSummary(
+        snapshot.id,
+        method,
+        len(frozen),
+        counts["final"],
+        counts["needs_adjudication"],
+        counts["incomplete"],
+        counts["audited"],
+    )
+
+
+def _insert_in_chunks(session: Session, rows: Sequence[dict[str, object]]) -> None:
+    for start in range(0, len(rows), 5000):
+        chunk = rows[start : start + 5000]
+        if chunk:
+            session.execute(insert(FinalLabel), list(chunk))
+
+
+def latest_snapshot(session: Session, project_id: int) -> Snapshot | None:
+    """The newest snapshot of a project, if any."""
+    return session.scalar(
+        select(Snapshot)
+        .where(Snapshot.project_id == project_id)
+        .order_by(Snapshot.id.desc())
+        .limit(1)
+    )
+
+
+def get_snapshot(
+    session: Session, actor: Actor, project_id: int, snapshot_id: int | None
+) -> Snapshot:
+    """A snapshot of a project (the newest when ``snapshot_id`` is None).
+
+    Raises:
+        NotFound: The project has no such snapshot (run finalize first).
+    """
+    get_project(session, actor, project_id)
+    if snapshot_id is None:
+        snapshot = latest_snapshot(session, project_id)
+    else:
+        snapshot = session.get(Snapshot, snapshot_id)
+        if snapshot is not None and snapshot.project_id != project_id:
+            snapshot = None
+    if snapshot is None:
+        raise NotFound("errors.snapshot.not_found", project=project_id)
+    return snapshot
