@@ -122,8 +122,9 @@ def _is_cjk(char: str) -> bool:
 # Simplified forms that Big5 also encodes among its common (level-1) characters, but
 # that Traditional text practically never uses for these words: 什么, 于是, 儿子, 几个...
 # Level-1 characters that are good Traditional in their own right (台, 里, 后, 范, 准,
-# 干, 云, 佣金, 灶, 床) are deliberately absent.
-_COMMON_BIG5_SIMPLIFIED = frozenset("么于儿几听坏并愿扑晒虫尸")
+# 干, 云, 佣金, 灶, 床) are deliberately absent, and so is 晒, which Hong Kong Cantonese
+# writes every day (賣晒, 好返晒).
+_COMMON_BIG5_SIMPLIFIED = frozenset("么于儿几听坏并愿扑虫尸")
 
 # Big5 level-1 (frequently used) characters end at 0xC67E; level 2 starts at 0xC940.
 _BIG5_LEVEL1_END = b"\xc6\x7e"
@@ -149,6 +150,18 @@ def _is_simplified_only(char: str) -> bool:
     return bool(_converter("s2t").convert(char) != char)
 
 
+# Taiwan terms written with a rare Big5 character that is also a Simplified form: 胜 is
+# Simplified for 勝, but 胜肽 (peptide) is the standard Taiwan word on every supplement ad.
+_TRADITIONAL_PHRASES = ("胜肽",)
+
+
+def _mask_traditional_phrases(text: str) -> str:
+    for phrase in _TRADITIONAL_PHRASES:
+        if phrase in text:
+            text = text.replace(phrase, " " * len(phrase))
+    return text
+
+
 def find_simplified_chars(text: str) -> list[str]:
     """The distinct Simplified-only characters in ``text``, in order of first appearance.
 
@@ -164,7 +177,7 @@ def find_simplified_chars(text: str) -> list[str]:
         ['时', '优']
     """
     found: dict[str, None] = {}
-    for char in text:
+    for char in _mask_traditional_phrases(text):
         if char not in found and _is_cjk(char) and _is_simplified_only(char):
             found[char] = None
     return list(found)
@@ -186,4 +199,6 @@ def looks_simplified(text: str) -> bool:
         >>> looks_simplified("台灣限定優惠"), looks_simplified("台湾限定优惠")
         (False, True)
     """
-    return any(_is_cjk(char) and _is_simplified_only(char) for char in text)
+    return any(
+        _is_cjk(char) and _is_simplified_only(char) for char in _mask_traditional_phrases(text)
+    )
