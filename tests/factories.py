@@ -1,0 +1,95 @@
+"""Plain factory functions for tests: build a small world through the services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from labelops.services import directory, imports, projects, taxonomies
+from labelops.services.auth import actor_for_user
+from labelops.services.policy import SYSTEM_ACTOR, Actor
+from labelops.types import Role
+
+TAXONOMY: dict[str, Any] = {
+    "key": "ads-test",
+    "version": 1,
+    "mode": "single",
+    "name": {"en": "Test ads policy", "zh-Hant": "測試廣告政策"},
+    "labels": [
+        {"key": key, "name": {"en": en, "zh-Hant": zh}, "definition": {"en": en, "zh-Hant": zh},
+         "examples": []}
+        for key, en, zh in (
+            ("compliant", "Compliant", "合規"),
+            ("gambling", "Gambling", "賭博"),
+            ("financial_scam", "Financial scam", "金融詐騙"),
+            ("adult", "Adult", "成人內容"),
+        )
+    ],
+}
+
+
+@dataclass
+class World:
+    """Two vendors, their people, a project of vendor A and one of vendor B."""
+
+    actors: dict[str, Actor] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    vendor_ids: dict[str, int] = field(default_factory=dict)
+    project_ids: dict[str, int] = field(default_factory=dict)
+    taxonomy_id: int = 0
+
+
+def make_taxonomy(session: Session, document: dict[str, Any] | None = None) -> int:
+    """Store a taxonomy version; returns its id."""
+    spec = taxonomies.parse_taxonomy(document or TAXONOMY)
+    taxonomy, _ = taxonomies.create_taxonomy(session, SYSTEM_ACTOR, spec)
+    return taxonomy.id
+
+
+def make_user(session: Session, world: World, username: str, role: Role,
+              vendor: str | None = None, password: str | None = "password-123") -> Actor:
+    """Create a user, remember its actor and token in ``world``."""
+    created = directory.create_user(
+        session, SYSTEM_ACTOR, username, role=role,
+        vendor_id=world.vendor_ids[vendor] if vendor else None, password=password,
+    )
+    actor = actor_for_user(created.user)
+    world.actors[username] = actor
+    world.tokens[username] = created.token
+    return actor
+
+
+def make_items(n: int, prefix: str = "item") -> list[dict[str, Any]]:
+    """``n`` distinct zh-Hant / English item records."""
+    return [
+        {"external_id": f"{prefix}-{index:05d}",
+         "text": f"限時優惠 第{index}號 商品 NT${100 + index} 加LINE @shop{index} / offer {index}"}
+        for index in range(n)
+    ]
+
+
+def make_world(session: Session, *, n_items: int = 20, overlap: int = 3, gold_rate: float = 0.0,
+               n_labellers: int = 3) -> World:
+    """Vendors A and B, an admin, an auditor, a manager and labellers per vendor, a project
+    per vendor (``project-a`` for A, ``project-b`` for B) with ``n_items`` items each."""
+    world = World()
+    for name in ("A", "B"):
+        world.vendor_ids[name] = directory.create_vendor(session, SYSTEM_ACTOR, f"vendor-{name}").id
+    world.taxonomy_id = make_taxonomy(session)
+    make_user(session, world, "admin", Role.ADMIN)
+    make_user(session, world, "auditor", Role.AUDITOR)
+    for name in ("A", "B"):
+        make_user(session, world, f"manager-{name.lower()}", Role.VENDOR_MANAGER, name)
+        for index in range(1, n_labellers + 1):
+            make_user(session, world, f"labeller-{name.lower()}{index}", Role.LABELLER, name)
+        project = projects.create_project(
+            session, SYSTEM_ACTOR, f"project-{name.lower()}", taxonomy_id=world.taxonomy_id,
+            overlap=overlap, gold_rate=gold_rate, vendor_ids=[world.vendor_ids[name]],
+        )
+        world.project_ids[name] = project.id
+        if n_items:
+            imports.import_item_records(session, SYSTEM_ACTOR, project.id,
+                                        make_items(n_items, prefix=f"{name.lower()}"))
+    return world
