@@ -67,8 +67,8 @@ __all__ = [
 import csv
 import os
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -90,6 +90,7 @@ _KNOWN_FIELDS: Final = frozenset(
     {"external_id", "text", "media", "advertiser", "market", "language", "metadata", "priority",
      *MEDIA_KINDS}
 )
+_MEDIA_FIELDS: Final = frozenset({"media", *MEDIA_KINDS})
 _MAX_EXTERNAL_ID_CHARS: Final = 255
 _CHUNK_BYTES: Final = 8 * 1024 * 1024
 _PARQUET_MAGIC: Final = b"PAR1"
@@ -122,6 +123,39 @@ class ItemRow:
     """The ``metadata`` object plus any unknown top-level fields."""
     priority: int | None
     """Queue priority, if given."""
+
+
+def _row_maker() -> Callable[..., ItemRow]:
+    """A constructor for :class:`ItemRow` twice as fast as its ``__init__``.
+
+    A frozen dataclass sets each field through ``object.__setattr__``; writing the slots
+    through their descriptors skips that lookup. This runs once per row of million-row
+    files, where it is a third of the validation time. The setters are taken from the
+    class's own field list, so they cannot drift from it.
+    """
+    new = object.__new__
+    (s_line, s_external_id, s_text, s_media, s_advertiser, s_market, s_language, s_metadata,
+     s_priority) = (getattr(ItemRow, f.name).__set__ for f in fields(ItemRow))
+
+    def make(line: int, external_id: str, text: str | None, media: tuple[tuple[str, str], ...],
+             advertiser: str | None, market: str | None, language: str | None,
+             metadata: dict[str, Any], priority: int | None) -> ItemRow:
+        row: ItemRow = new(ItemRow)
+        s_line(row, line)
+        s_external_id(row, external_id)
+        s_text(row, text)
+        s_media(row, media)
+        s_advertiser(row, advertiser)
+        s_market(row, market)
+        s_language(row, language)
+        s_metadata(row, metadata)
+        s_priority(row, priority)
+        return row
+
+    return make
+
+
+_make_row = _row_maker()
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +328,7 @@ def iter_item_batches(
         raise InvalidInput("itemfiles.bad_option", field="max_text_bytes", value=max_text_bytes)
     display = _display(path, file_name)
     chosen = detect_item_format(path) if format == "auto" else format
-    readers = {
+    readers: dict[str, Callable[[Path, str], Iterator[list[_Record]]]] = {
         "jsonl": _jsonl_records,
         "csv": _csv_records,
         "parquet": _parquet_records,
@@ -307,21 +341,25 @@ def iter_item_batches(
     problems: list[RowProblem] = []
     annotations: list[ImportedAnnotation] = []
     n_rows = 0
-    for line, obj, pre_problems, row_annotations in readers[chosen](Path(path), display):
-        n_rows += 1
-        if obj is None:  # the reader could not make a record of it at all
-            problems.extend(pre_problems or ())
-            row = None
-        else:
-            row = validator.validate(obj, line, problems, pre_problems)
-        if row is not None:
-            rows.append(row)
-            if row_annotations:
-                annotations.extend(row_annotations)
-        if n_rows == batch_size:
-            problems.sort(key=_by_line)
-            yield ItemBatch(rows=rows, problems=problems, n_rows=n_rows, annotations=annotations)
-            rows, problems, annotations, n_rows = [], [], [], 0
+    validate = validator.validate
+    for records in readers[chosen](Path(path), display):
+        for line, obj, pre_problems, row_annotations in records:
+            n_rows += 1
+            if obj is None:  # the reader could not make a record of it at all
+                problems.extend(pre_problems or ())
+                row = None
+            else:
+                row = validate(obj, line, problems, pre_problems)
+            if row is not None:
+                rows.append(row)
+                if row_annotations:
+                    annotations.extend(row_annotations)
+            if n_rows == batch_size:
+                problems.sort(key=_by_line)
+                yield ItemBatch(
+                    rows=rows, problems=problems, n_rows=n_rows, annotations=annotations
+                )
+                rows, problems, annotations, n_rows = [], [], [], 0
     if n_rows:
         problems.sort(key=_by_line)
         yield ItemBatch(rows=rows, problems=problems, n_rows=n_rows, annotations=annotations)
@@ -426,16 +464,25 @@ class _Validator:
                 if "\x00" in text:
                     problems.append(_problem(line, "text", "itemfiles.nul_character"))
 
-        media = self._media(obj, line, problems)
+        media = (
+            () if _MEDIA_FIELDS.isdisjoint(obj) else self._media(obj, line, problems)
+        )
         if text is None and not media and len(problems) == before_content:
             problems.append(_problem(line, "text", "itemfiles.no_text_or_media"))
 
+        # The common case (absent, or a plain string) is checked inline: this loop runs
+        # for every row of million-row files.
         advertiser = get("advertiser")
-        if type(advertiser) is int:
-            advertiser = str(advertiser)
-        advertiser = self._optional_str(advertiser, "advertiser", line, problems)
-        market = self._optional_str(get("market"), "market", line, problems)
-        language = self._optional_str(get("language"), "language", line, problems)
+        if type(advertiser) is not str or not advertiser or "\x00" in advertiser:
+            if type(advertiser) is int:
+                advertiser = str(advertiser)
+            advertiser = self._optional_str(advertiser, "advertiser", line, problems)
+        market = get("market")
+        if type(market) is not str or not market or "\x00" in market:
+            market = self._optional_str(market, "market", line, problems)
+        language = get("language")
+        if type(language) is not str or not language or "\x00" in language:
+            language = self._optional_str(language, "language", line, problems)
 
         metadata = get("metadata")
         if metadata is None:
@@ -464,8 +511,8 @@ class _Validator:
 
         if len(problems) != start or external_id is None:
             return None
-        return ItemRow(line, external_id, text, media, advertiser, market, language, metadata,
-                       priority)
+        return _make_row(line, external_id, text, media, advertiser, market, language,
+                         metadata, priority)
 
     @staticmethod
     def _optional_str(
@@ -555,33 +602,35 @@ def _check_not_blank(path: Path, display: str) -> None:
 # JSON lines
 
 
-def _jsonl_records(path: Path, display: str) -> Iterator[_Record]:
+def _jsonl_records(path: Path, display: str) -> Iterator[list[_Record]]:
     _check_not_blank(path, display)
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
-    line = 0
-    for line, raw in _split_lines(path):
-        if not raw or raw.isspace():
-            continue
-        try:
-            obj = loads(raw)
-        except decode_error as exc:
-            yield line, None, [_json_line_problem(raw, line, exc)], None
-            continue
-        if type(obj) is not dict:
-            yield line, None, [_problem(line, None, "itemfiles.not_an_object",
-                                      got=_type_name(obj))], None
-            continue
-        yield line, obj, None, None
+    for first_line, lines in _split_lines(path):
+        records: list[_Record] = []
+        append = records.append
+        for line, raw in enumerate(lines, start=first_line):
+            try:
+                obj = loads(raw)
+            except decode_error as exc:
+                if raw and not raw.isspace():  # blank lines are skipped
+                    append((line, None, [_json_line_problem(raw, line, exc)], None))
+                continue
+            if type(obj) is not dict:
+                append((line, None, [_problem(line, None, "itemfiles.not_an_object",
+                                              got=_type_name(obj))], None))
+                continue
+            append((line, obj, None, None))
+        yield records
 
 
-def _split_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """``(line number, bytes)`` for each ``\\n``-terminated line, reading in big chunks.
+def _split_lines(path: Path) -> Iterator[tuple[int, list[bytes]]]:
+    """``(number of the first line, lines)`` per chunk of the file, split at ``\\n``.
 
     A line longer than a chunk is collected as pieces and joined once, so a 50 MB line
     costs one copy, not one per chunk.
     """
-    line = 0
+    line = 1
     pending: list[bytes] = []
     first = True
     with open(path, "rb") as fh:
@@ -597,12 +646,11 @@ def _split_lines(path: Path) -> Iterator[tuple[int, bytes]]:
                 pending.append(parts[0])
                 parts[0] = b"".join(pending)
             pending = [parts.pop()]
-            for part in parts:
-                line += 1
-                yield line, part
+            yield line, parts
+            line += len(parts)
     tail = b"".join(pending)
     if tail:
-        yield line + 1, tail
+        yield line, [tail]
 
 
 def _json_line_problem(raw: bytes, line: int, exc: ValueError) -> RowProblem:
@@ -620,7 +668,7 @@ def _json_line_problem(raw: bytes, line: int, exc: ValueError) -> RowProblem:
 # CSV
 
 
-def _csv_records(path: Path, display: str) -> Iterator[_Record]:
+def _csv_records(path: Path, display: str) -> Iterator[list[_Record]]:
     _check_not_blank(path, display)
     # The csv module's field limit (128 KiB by default) is process-wide; oversized texts
     # must be read to report their size, so it is raised once to the platform maximum.
@@ -638,12 +686,17 @@ def _csv_records(path: Path, display: str) -> Iterator[_Record]:
             width = len(columns)
             previous = reader.line_num
             n = 0
+            records: list[_Record] = []
             for record in reader:
                 start, previous = previous + 1, reader.line_num
                 if not record:
                     continue
                 n += 1
-                yield _csv_record(record, columns, width, start)
+                records.append(_csv_record(record, columns, width, start))
+                if len(records) == DEFAULT_BATCH_SIZE:
+                    yield records
+                    records = []
+            yield records
             if n == 0:
                 raise InvalidInput("itemfiles.no_rows", file=display)
     except UnicodeDecodeError as exc:
@@ -727,7 +780,7 @@ def _json_cell(cell: str, name: str, line: int, pre: list[RowProblem]) -> Any:
 # Parquet
 
 
-def _parquet_records(path: Path, display: str) -> Iterator[_Record]:
+def _parquet_records(path: Path, display: str) -> Iterator[list[_Record]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -740,6 +793,7 @@ def _parquet_records(path: Path, display: str) -> Iterator[_Record]:
     line = 0
     for batch in parquet.iter_batches(batch_size=DEFAULT_BATCH_SIZE):
         values = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+        records: list[_Record] = []
         for row_values in zip(*values, strict=True):
             line += 1
             obj = {n: v for n, v in zip(columns, row_values, strict=True) if v is not None}
@@ -755,7 +809,8 @@ def _parquet_records(path: Path, display: str) -> Iterator[_Record]:
             if type(priority) is float and priority.is_integer():
                 # pandas stores an integer column with gaps as float64
                 obj["priority"] = int(priority)
-            yield line, obj, pre, None
+            records.append((line, obj, pre, None))
+        yield records
     if line == 0:
         raise InvalidInput("itemfiles.no_rows", file=display)
 
@@ -764,7 +819,7 @@ def _parquet_records(path: Path, display: str) -> Iterator[_Record]:
 # Label Studio JSON export
 
 
-def _label_studio_records(path: Path, display: str) -> Iterator[_Record]:
+def _label_studio_records(path: Path, display: str) -> Iterator[list[_Record]]:
     _check_not_blank(path, display)
     data = path.read_bytes()
     try:
@@ -781,12 +836,14 @@ def _label_studio_records(path: Path, display: str) -> Iterator[_Record]:
         raise InvalidInput("itemfiles.not_a_task_array", file=display, got=_type_name(tasks))
     if not tasks:
         raise InvalidInput("itemfiles.no_rows", file=display)
+    records: list[_Record] = []
     for line, task in enumerate(tasks, start=1):
         if type(task) is not dict:
-            yield line, None, [_problem(line, None, "itemfiles.not_an_object",
-                                      got=_type_name(task))], None
-            continue
-        yield _label_studio_task(task, line)
+            records.append((line, None, [_problem(line, None, "itemfiles.not_an_object",
+                                                  got=_type_name(task))], None))
+        else:
+            records.append(_label_studio_task(task, line))
+    yield records
 
 
 def _label_studio_task(task: dict[str, Any], line: int) -> _Record:
