@@ -333,8 +333,10 @@ def test_cofacts_dev_round_trips_byte_exact_in_every_format(tmp_path: Path) -> N
     with open(COFACTS_DEV, encoding="utf-8", newline="") as fh:
         source = [(row["id"], row["text"]) for row in csv.DictReader(fh)]
     assert len(source) == 1491
-    seen: set[str] = set()
-    unique = [(i, t) for i, t in source if not (i in seen or seen.add(i))]
+    first: dict[str, str] = {}
+    for external_id, text in source:  # the dataset has one duplicated id; keep the first
+        first.setdefault(external_id, text)
+    unique = list(first.items())
     items = [{"external_id": i, "text": t} for i, t in unique]
     write_jsonl(tmp_path / "c.jsonl", items)
     with open(tmp_path / "c.csv", "w", encoding="utf-8", newline="") as fh:
