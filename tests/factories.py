@@ -49,7 +49,7 @@ def make_taxonomy(session: Session, document: dict[str, Any] | None = None) -> i
 
 
 def make_user(session: Session, world: World, username: str, role: Role,
-              vendor: str | None = None, password: str | None = "password-123") -> Actor:
+              vendor: str | None = None, password: str | None = None) -> Actor:
     """Create a user, remember its actor and token in ``world``."""
     created = directory.create_user(
         session, SYSTEM_ACTOR, username, role=role,

@@ -1,0 +1,148 @@
+"""Queue and labelling services on a real database (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from factories import make_world
+from sqlalchemy import func, select
+
+from labelops.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from labelops.services import finals, labelling, queue
+from labelops.store.models import FinalLabel, Label, Task
+from labelops.store.types import utcnow
+
+
+def test_next_task_leases_and_submit_is_idempotent(session):
+    world = make_world(session, n_items=5, overlap=2)
+    labeller = world.actors["labeller-a1"]
+    served = queue.next_task(session, labeller, world.project_ids["A"])
+    assert served is not None
+    assert served.labels == ("compliant", "gambling", "financial_scam", "adult")
+    first = labelling.submit_label(session, labeller, served.assignment_id, ["gambling"])
+    again = labelling.submit_label(session, labeller, served.assignment_id, ["gambling"])
+    assert first.created and not again.created
+    assert again.label.id == first.label.id
+    assert session.scalar(select(func.count(Label.id))) == 1
+
+
+def test_held_lease_is_served_again_not_a_new_slot(session):
+    world = make_world(session, n_items=5, overlap=2)
+    labeller = world.actors["labeller-a1"]
+    one = queue.next_task(session, labeller, world.project_ids["A"])
+    two = queue.next_task(session, labeller, world.project_ids["A"])
+    assert one is not None and two is not None
+    assert one.assignment_id == two.assignment_id
+    assert session.scalar(select(func.sum(Task.slots_taken))) == 1
+
+
+def test_item_never_gets_two_labels_from_one_labeller_and_respects_overlap(session):
+    world = make_world(session, n_items=4, overlap=2)
+    project_id = world.project_ids["A"]
+    seen: dict[str, list[str]] = {}
+    for name in ("labeller-a1", "labeller-a2", "labeller-a3"):
+        actor = world.actors[name]
+        while (served := queue.next_task(session, actor, project_id)) is not None:
+            seen.setdefault(served.item["external_id"], []).append(name)
+            labelling.submit_label(session, actor, served.assignment_id, ["compliant"])
+    assert len(seen) == 4
+    for labellers in seen.values():
+        assert len(labellers) == 2
+        assert len(set(labellers)) == 2
+
+
+def test_unknown_label_lists_allowed_keys(session):
+    world = make_world(session, n_items=2, overlap=1)
+    labeller = world.actors["labeller-a1"]
+    served = queue.next_task(session, labeller, world.project_ids["A"])
+    assert served is not None
+    with pytest.raises(InvalidInput) as caught:
+        labelling.submit_label(session, labeller, served.assignment_id, ["weapons"])
+    assert "compliant, gambling, financial_scam, adult" in caught.value.render("en")
+    assert "未知的標籤" in caught.value.render("zh-Hant")
+    assert session.scalar(select(func.count(Label.id))) == 0
+
+
+def test_expired_lease_is_refused_and_slot_returns_to_queue(session):
+    world = make_world(session, n_items=1, overlap=1)
+    project_id = world.project_ids["A"]
+    first, second = world.actors["labeller-a1"], world.actors["labeller-a2"]
+    long_ago = utcnow() - timedelta(hours=1)
+    served = queue.next_task(session, first, project_id, now=long_ago, lease_seconds=60)
+    assert served is not None
+    with pytest.raises(Conflict) as caught:
+        labelling.submit_label(session, first, served.assignment_id, ["compliant"])
+    assert "expired" in caught.value.render("en")
+    other = queue.next_task(session, second, project_id)
+    assert other is not None and other.task_id == served.task_id
+    assert session.scalar(select(func.count(Label.id))) == 0
+
+
+def test_submit_on_someone_elses_lease_is_not_found(session):
+    world = make_world(session, n_items=2, overlap=2)
+    served = queue.next_task(session, world.actors["labeller-a1"], world.project_ids["A"])
+    assert served is not None
+    with pytest.raises(NotFound):
+        labelling.submit_label(session, world.actors["labeller-a2"], served.assignment_id,
+                               ["compliant"])
+
+
+def test_other_vendor_labeller_gets_no_tasks(session):
+    world = make_world(session, n_items=2)
+    with pytest.raises(NotFound):
+        queue.next_task(session, world.actors["labeller-b1"], world.project_ids["A"])
+
+
+def test_only_labellers_take_tasks(session):
+    world = make_world(session, n_items=2)
+    with pytest.raises(PermissionDenied):
+        queue.next_task(session, world.actors["auditor"], world.project_ids["A"])
+
+
+def test_tie_needs_adjudication_and_revision_is_kept(session):
+    world = make_world(session, n_items=1, overlap=2)
+    project_id = world.project_ids["A"]
+    a1, a2 = world.actors["labeller-a1"], world.actors["labeller-a2"]
+    s1 = queue.next_task(session, a1, project_id)
+    assert s1 is not None
+    labelling.submit_label(session, a1, s1.assignment_id, ["compliant"])
+    revised = labelling.submit_label(session, a1, s1.assignment_id, ["gambling"])
+    assert revised.created and revised.label.revision == 2
+    s2 = queue.next_task(session, a2, project_id)
+    assert s2 is not None
+    result = labelling.submit_label(session, a2, s2.assignment_id, ["compliant"])
+    assert result.final_status == "needs_adjudication"
+    live = session.scalar(select(FinalLabel).where(FinalLabel.snapshot_id.is_(None)))
+    assert live is not None and live.value is None and live.status == "needs_adjudication"
+    # A tie is not final: the first labeller may still revise, which settles it.
+    settled = labelling.submit_label(session, a1, s1.assignment_id, ["compliant"])
+    assert settled.final_status == "final"
+    assert session.scalar(select(func.count(Label.id))) == 4  # every revision kept
+    with pytest.raises(Conflict):
+        labelling.submit_label(session, a1, s1.assignment_id, ["adult"])
+
+
+def test_skip_releases_slot_and_needs_reason(session):
+    world = make_world(session, n_items=1, overlap=1)
+    project_id = world.project_ids["A"]
+    a1 = world.actors["labeller-a1"]
+    served = queue.next_task(session, a1, project_id)
+    assert served is not None
+    with pytest.raises(InvalidInput):
+        labelling.skip_assignment(session, a1, served.assignment_id, "   ")
+    labelling.skip_assignment(session, a1, served.assignment_id, "圖片無法載入")
+    assert queue.next_task(session, a1, project_id) is None
+    assert queue.next_task(session, world.actors["labeller-a2"], project_id) is not None
+
+
+def test_finalize_snapshot_counts(session):
+    world = make_world(session, n_items=3, overlap=1)
+    project_id = world.project_ids["A"]
+    a1 = world.actors["labeller-a1"]
+    for _ in range(2):
+        served = queue.next_task(session, a1, project_id)
+        assert served is not None
+        labelling.submit_label(session, a1, served.assignment_id, ["compliant"])
+    summary = finals.finalize_project(session, world.actors["admin"], project_id)
+    assert (summary.n_final, summary.n_incomplete, summary.n_items) == (2, 0, 2)
