@@ -84,8 +84,9 @@ def test_submit_on_someone_elses_lease_is_not_found(session):
     served = queue.next_task(session, world.actors["labeller-a1"], world.project_ids["A"])
     assert served is not None
     with pytest.raises(NotFound):
-        labelling.submit_label(session, world.actors["labeller-a2"], served.assignment_id,
-                               ["compliant"])
+        labelling.submit_label(
+            session, world.actors["labeller-a2"], served.assignment_id, ["compliant"]
+        )
 
 
 def test_other_vendor_labeller_gets_no_tasks(session):
@@ -146,3 +147,18 @@ def test_finalize_snapshot_counts(session):
         labelling.submit_label(session, a1, served.assignment_id, ["compliant"])
     summary = finals.finalize_project(session, world.actors["admin"], project_id)
     assert (summary.n_final, summary.n_incomplete, summary.n_items) == (2, 0, 2)
+
+
+def test_prefetch_leases_a_second_task_and_no_more(session):
+    world = make_world(session, n_items=5, overlap=1)
+    project_id = world.project_ids["A"]
+    a1 = world.actors["labeller-a1"]
+    current = queue.next_task(session, a1, project_id)
+    ahead = queue.next_task(session, a1, project_id, prefetch=True)
+    again = queue.next_task(session, a1, project_id, prefetch=True)
+    assert current is not None and ahead is not None and again is not None
+    assert ahead.assignment_id != current.assignment_id
+    assert again.assignment_id == ahead.assignment_id
+    assert queue.next_task(session, a1, project_id).assignment_id == current.assignment_id
+    labelling.submit_label(session, a1, current.assignment_id, ["compliant"])
+    assert queue.next_task(session, a1, project_id).assignment_id == ahead.assignment_id
