@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 DEFAULT_LEASE_SECONDS = 600
+MAX_HELD_LEASES = 2
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,14 @@ def next_task(
     lease_seconds: int | None = None,
     now: datetime | None = None,
     rng: random.Random | None = None,
+    prefetch: bool = False,
 ) -> ServedTask | None:
     """Lease the next task of ``project_id`` to ``actor``, or None when nothing is left.
 
     A labeller who already holds a live lease in the project gets that one again
-    (so a page reload does not burn slots).
+    (so a page reload does not burn slots). With ``prefetch`` the labeller gets one
+    more lease besides the held ones (at most ``MAX_HELD_LEASES`` in all), so a page
+    can show the next item the moment the current one is submitted.
 
     Args:
         lease_seconds: How long the lease lasts (s); the project's own setting wins,
@@ -87,18 +91,21 @@ def next_task(
         context = load_project_context(session, project_id)
         if actor.vendor_id not in context.vendor_ids:
             raise NotFound("errors.project.not_found", project=project_id)
-        held = session.scalar(
-            select(Assignment)
-            .where(
-                Assignment.labeller_id == actor.user_id,
-                Assignment.project_id == project_id,
-                Assignment.status == AssignmentStatus.LEASED.value,
-                Assignment.lease_expires_at > now,
+        held = list(
+            session.scalars(
+                select(Assignment)
+                .where(
+                    Assignment.labeller_id == actor.user_id,
+                    Assignment.project_id == project_id,
+                    Assignment.status == AssignmentStatus.LEASED.value,
+                    Assignment.lease_expires_at > now,
+                )
+                .order_by(Assignment.served_at, Assignment.id)
+                .limit(MAX_HELD_LEASES)
             )
-            .limit(1)
         )
-        if held is not None:
-            return _served(session, context, held)
+        if held and (not prefetch or len(held) >= MAX_HELD_LEASES):
+            return _served(session, context, held[-1] if prefetch else held[0])
         reclaim_expired_leases(session, project_id, now=now)
         want_gold = context.project.gold_rate > 0 and rng.random() < context.project.gold_rate
         task_id = _claim(session, context, actor.user_id, gold=want_gold)

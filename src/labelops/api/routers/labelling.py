@@ -20,10 +20,20 @@ router = APIRouter(prefix="/api", tags=["labelling"])
 
 @router.get("/projects/{project_id}/next", response_model=None)
 def next_task(
-    project_id: int, session: SessionDep, actor: CurrentActor, settings: SettingsDep
+    project_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
+    prefetch: bool = False,
 ) -> NextTaskPublic | Response:
-    """Lease the next task to the calling labeller; 204 when nothing is left."""
-    served = queue.next_task(session, actor, project_id, lease_seconds=settings.lease_seconds)
+    """Lease the next task to the calling labeller; 204 when nothing is left.
+
+    ``prefetch=true`` leases one more task besides the one being worked on (for pages
+    that show the next item at once).
+    """
+    served = queue.next_task(
+        session, actor, project_id, lease_seconds=settings.lease_seconds, prefetch=prefetch
+    )
     if served is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     return NextTaskPublic(
