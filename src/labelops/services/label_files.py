@@ -58,7 +58,7 @@ RAW_LABEL_FIELDS: Final = (
 )
 """Fields every raw-label row must have."""
 
-_OPTIONS: Final = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
+_OPTIONS: Final = orjson.OPT_SORT_KEYS
 _MEDIA_FIELDS: Final = ("image", "audio", "video")
 _BATCH: Final = 20_000
 
@@ -175,13 +175,12 @@ def _raw_key(row: dict[str, Any]) -> tuple[str, str, int]:
 
 
 def _prepare(rows: Sequence[Mapping[str, Any]], required: Sequence[str]) -> list[dict[str, Any]]:
-    prepared: list[dict[str, Any]] = []
-    for position, row in enumerate(rows, start=1):
-        copy = dict(row)
-        for name in required:
-            if name not in copy:
-                raise InvalidInput("itemfiles.export_missing_field", line=position, field=name)
-        prepared.append(copy)
+    prepared = [dict(row) for row in rows]
+    needed = frozenset(required)
+    for position, copy in enumerate(prepared, start=1):
+        if not needed.issubset(copy):
+            missing = next(name for name in required if name not in copy)
+            raise InvalidInput("itemfiles.export_missing_field", line=position, field=missing)
     return prepared
 
 
@@ -194,6 +193,8 @@ def _default(value: Any) -> Any:
         return list(value)
     if isinstance(value, PurePath):
         return str(value)
+    if hasattr(value, "item") and hasattr(value, "dtype"):  # a numpy scalar
+        return value.item()
     raise TypeError(type(value).__name__)
 
 
