@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -22,7 +22,7 @@ from labelops.services import directory, export, finals, imports, projects, taxo
 from labelops.services.policy import SYSTEM_ACTOR
 from labelops.store.engine import create_engine_for, make_session_factory, require_current_schema
 from labelops.store.migrate import upgrade as run_upgrade
-from labelops.types import Role
+from labelops.types import ExportFormat, ImportFormat, Role
 
 __all__ = ["app", "main"]
 
@@ -333,7 +333,7 @@ def import_command(
             SYSTEM_ACTOR,
             target.id,
             file,
-            format=format,  # type: ignore[arg-type]
+            format=cast(ImportFormat, format),
             skip_invalid=skip_invalid,
             report_path=report,
             on_progress=lambda n: bar.update(task, completed=n),
@@ -385,7 +385,13 @@ def export_command(
     with open_session() as session:
         target = projects.get_project_by_name(session, SYSTEM_ACTOR, project)
         summary = export.export_project(
-            session, SYSTEM_ACTOR, target.id, out, format=format, snapshot_id=snapshot, raw=raw
+            session,
+            SYSTEM_ACTOR,
+            target.id,
+            out,
+            format=cast(ExportFormat, format),
+            snapshot_id=snapshot,
+            raw=raw,
         )  # type: ignore[arg-type]
     if json:
         emit_json(summary.__dict__)

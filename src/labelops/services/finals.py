@@ -9,7 +9,7 @@ Audited final labels (set by an auditor) are never overwritten by a computation.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 from labelops.errors import InvalidInput, NotFound
 from labelops.quality.voting import compute_item_vote
 from labelops.services._tx import transaction
+from labelops.services.aggregate import AggregateInput, aggregate_with_model
 from labelops.services.audit_trail import record_event
 from labelops.services.policy import Actor, authorize
 from labelops.services.projects import ProjectContext, get_project, load_project_context
-from labelops.store.models import FinalLabel, Label, Snapshot, Task
+from labelops.store.models import FinalLabel, GoldAnswer, Label, Snapshot, Task
 from labelops.store.types import utcnow
 from labelops.types import FinalStatus, LabelMode
 
@@ -86,28 +87,14 @@ def refresh_live_final_label(
     return status.value
 
 
-Aggregate = Callable[
-    [dict[int, list[list[str]]], dict[int, list[int]], bool],
-    dict[int, tuple[list[str] | None, float, bool]],
-]
-
-
 def _aggregate_majority(
-    votes: dict[int, list[list[str]]], _labellers: dict[int, list[int]], multi: bool
+    votes: dict[int, list[list[str]]], multi: bool
 ) -> dict[int, tuple[list[str] | None, float, bool]]:
     out: dict[int, tuple[list[str] | None, float, bool]] = {}
     for task_id, task_votes in votes.items():
         vote = compute_item_vote(task_votes, multi_label=multi)
         out[task_id] = (list(vote.label) if vote.label is not None else None, vote.share, vote.tied)
     return out
-
-
-def _aggregator(method: str) -> Aggregate:
-    if method == "majority":
-        return _aggregate_majority
-    from labelops.services.aggregate import model_aggregator
-
-    return model_aggregator(method)
 
 
 def finalize_project(
@@ -141,17 +128,18 @@ def finalize_project(
         multi = context.taxonomy.mode == LabelMode.MULTI.value
         votes: dict[int, list[list[str]]] = defaultdict(list)
         labellers: dict[int, list[int]] = defaultdict(list)
+        gold_tasks: set[int] = set()
         rows = session.execute(
-            select(Label.task_id, Label.labeller_id, Label.value)
+            select(Label.task_id, Label.labeller_id, Label.value, Task.is_gold)
             .join(Task, Task.id == Label.task_id)
-            .where(
-                Label.project_id == project_id, Label.is_current.is_(True), Task.is_gold.is_(False)
-            )
+            .where(Label.project_id == project_id, Label.is_current.is_(True))
             .order_by(Label.task_id, Label.labeller_id)
         )
-        for task_id, labeller_id, value in rows:
+        for task_id, labeller_id, value, is_gold in rows:
             votes[task_id].append(list(value))
             labellers[task_id].append(labeller_id)
+            if is_gold:
+                gold_tasks.add(task_id)
         audited = {
             row.task_id: row
             for row in session.scalars(
@@ -163,8 +151,33 @@ def finalize_project(
             )
         }
         overlap = context.project.overlap
-        complete = {t: v for t, v in votes.items() if len(v) >= overlap and t not in audited}
-        results = _aggregator(method)(complete, {t: labellers[t] for t in complete}, multi)
+        complete = {
+            t
+            for t, v in votes.items()
+            if len(v) >= overlap and t not in audited and t not in gold_tasks
+        }
+        if method == "majority":
+            results = _aggregate_majority({t: votes[t] for t in complete}, multi)
+        else:
+            gold_answers = {
+                task_id: list(value)
+                for task_id, value in session.execute(
+                    select(Task.id, GoldAnswer.value)
+                    .join(
+                        GoldAnswer,
+                        (GoldAnswer.item_id == Task.item_id)
+                        & (GoldAnswer.project_id == Task.project_id),
+                    )
+                    .where(Task.project_id == project_id, Task.is_gold.is_(True))
+                )
+            }
+            results = aggregate_with_model(
+                method,
+                AggregateInput(votes, labellers, gold=gold_answers),
+                complete,
+                multi_label=multi,
+            )
+        votes = defaultdict(list, {t: v for t, v in votes.items() if t not in gold_tasks})
         snapshot = Snapshot(
             project_id=project_id, method=method, created_by=actor.user_id, created_at=now
         )
@@ -174,6 +187,7 @@ def finalize_project(
         live: list[dict[str, object]] = []
         counts = {"final": 0, "needs_adjudication": 0, "incomplete": 0, "audited": 0}
         for task_id in sorted(set(votes) | set(audited)):
+            entry: dict[str, object]
             if task_id in audited:
                 row = audited[task_id]
                 entry = {
@@ -185,10 +199,10 @@ def finalize_project(
                 }
                 counts["audited"] += 1
             elif task_id in results:
-                value, confidence, tied = results[task_id]
+                final_value, confidence, tied = results[task_id]
                 status = FinalStatus.NEEDS_ADJUDICATION if tied else FinalStatus.FINAL
                 entry = {
-                    "value": None if tied else value,
+                    "value": None if tied else final_value,
                     "method": method,
                     "confidence": round(confidence, 6),
                     "status": status.value,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from labelops.errors import Conflict, InvalidInput, NotFound
@@ -169,7 +169,7 @@ def update_project(
         if overlap is not None:
             # Tasks re-open or complete according to the new overlap.
             session.execute(
-                Task.__table__.update()
+                update(Task)
                 .where(Task.project_id == project_id, Task.is_gold.is_(False))
                 .values(status=_status_case(new_overlap))
             )

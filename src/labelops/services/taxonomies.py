@@ -70,8 +70,10 @@ def read_taxonomy_file(path: Path) -> TaxonomySpec:
         ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise InvalidInput("errors.file.bad_yaml", file=file, line=line, reason=str(exc)) from exc
+        mark_line: int | None = int(mark.line) + 1 if mark is not None else None
+        raise InvalidInput(
+            "errors.file.bad_yaml", file=file, line=mark_line, reason=str(exc)
+        ) from exc
     return parse_taxonomy(data, file=file)
 
 
@@ -146,7 +148,8 @@ def parse_taxonomy(data: Any, *, file: str | None = None) -> TaxonomySpec:
                 "examples": examples,
             }
         )
-    name_field = data.get("name") if isinstance(data.get("name"), dict) else {}
+    raw_name = data.get("name")
+    name_field: dict[str, Any] = raw_name if isinstance(raw_name, dict) else {}
     return TaxonomySpec(
         key=key.strip(),
         version=version,
