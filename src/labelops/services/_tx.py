@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, SessionTransaction
 
+from labelops.store.engine import WRITE_OPTION
+
 __all__ = ["transaction"]
 
 
@@ -16,4 +18,7 @@ def transaction(session: Session) -> SessionTransaction:
     """
     if session.in_transaction():
         session.commit()
-    return session.begin()
+    transaction = session.begin()
+    # Tell the engine this is a write transaction (SQLite: BEGIN IMMEDIATE).
+    session.connection(execution_options={WRITE_OPTION: True})
+    return transaction

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from labelops.errors import SchemaMismatch
 
 __all__ = [
+    "WRITE_OPTION",
     "create_engine_for",
     "current_revision",
     "expected_revision",
@@ -52,9 +53,9 @@ def create_engine_for(url: str, *, pool_size: int = 10, echo: bool = False) -> E
             max_overflow=pool_size * 4,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own BEGIN handling defers locking; we issue BEGIN IMMEDIATE for
-        # write transactions ourselves (see ``session_scope``) so SQLite never fails a
-        # write transaction halfway with "database is locked".
+        # pysqlite's own transaction handling is switched off; ``_sqlite_begin`` sends
+        # BEGIN IMMEDIATE for write transactions (see ``labelops.services._tx``) so a
+        # write transaction never fails halfway with "database is locked".
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(
@@ -74,8 +75,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+WRITE_OPTION = "labelops_write"
+"""Execution option a service sets on its connection to start a write transaction."""
+
+
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writes take the write lock up front (BEGIN IMMEDIATE), so they wait for each other
+    # under busy_timeout instead of failing on a read-to-write upgrade; reads start
+    # deferred so an idle reader never blocks writers (WAL lets them run side by side).
+    if connection.get_execution_options().get(WRITE_OPTION):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
