@@ -49,9 +49,13 @@ def _items(n: int) -> list[dict[str, object]]:
     items: list[dict[str, object]] = []
     for i in range(n):
         text = "，".join(rng.choices(_PHRASES, k=rng.randint(1, 4)))
-        item: dict[str, object] = {"external_id": f"ad-{i:08d}", "text": text,
-                                   "advertiser": f"adv-{rng.randint(1, 5000)}", "market": "TW",
-                                   "language": "zh-Hant"}
+        item: dict[str, object] = {
+            "external_id": f"ad-{i:08d}",
+            "text": text,
+            "advertiser": f"adv-{rng.randint(1, 5000)}",
+            "market": "TW",
+            "language": "zh-Hant",
+        }
         if i % 10 == 0:
             item["image"] = f"s3://creatives/{i}.jpg"
             item["metadata"] = {"campaign": rng.randint(1, 100), "source": "bpo"}
@@ -63,8 +67,10 @@ def _time(label: str, n: int, fn: object) -> object:
     start, cpu_start = time.perf_counter(), time.process_time()
     result = fn()  # type: ignore[operator]
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    print(f"{label:<42} wall {seconds:6.2f} s {n / seconds:>10,.0f} rows/s"
-          f"   cpu {cpu:6.2f} s {n / cpu:>10,.0f} rows/s")
+    print(
+        f"{label:<42} wall {seconds:6.2f} s {n / seconds:>10,.0f} rows/s"
+        f"   cpu {cpu:6.2f} s {n / cpu:>10,.0f} rows/s"
+    )
     return result
 
 
@@ -89,12 +95,22 @@ def main(n: int) -> None:
         result = _time("read_item_file jsonl", n, lambda: read_item_file(jsonl))
         if result.problems or len(result.rows) != n:  # type: ignore[attr-defined]
             raise SystemExit("unexpected problems in generated items")
-        _time("iter_item_batches jsonl (10k batches)", n,
-              lambda: sum(len(b.rows) for b in iter_item_batches(jsonl, format="jsonl")))
+        _time(
+            "iter_item_batches jsonl (10k batches)",
+            n,
+            lambda: sum(len(b.rows) for b in iter_item_batches(jsonl, format="jsonl")),
+        )
 
         table = pa.Table.from_pylist(
-            [{**item, "metadata": orjson.dumps(item["metadata"]).decode()
-              if "metadata" in item else None} for item in items]
+            [
+                {
+                    **item,
+                    "metadata": orjson.dumps(item["metadata"]).decode()
+                    if "metadata" in item
+                    else None,
+                }
+                for item in items
+            ]
         )
         parquet = folder / "items.parquet"
         pq.write_table(table, parquet)
@@ -106,21 +122,44 @@ def main(n: int) -> None:
         gc.collect()
 
         rng = random.Random(7)
-        finals = [{"external_id": item["external_id"], "final_label": rng.choice(["ok", "scam"]),
-                   "method": "dawid_skene", "confidence": round(rng.random(), 4),
-                   "status": "final", "snapshot_id": 3, "n_labels": 3} for item in items]
+        finals = [
+            {
+                "external_id": item["external_id"],
+                "final_label": rng.choice(["ok", "scam"]),
+                "method": "dawid_skene",
+                "confidence": round(rng.random(), 4),
+                "status": "final",
+                "snapshot_id": 3,
+                "n_labels": 3,
+            }
+            for item in items
+        ]
         rng.shuffle(finals)
         gc.collect()
         gc.freeze()
-        _time("write_final_labels jsonl", n,
-              lambda: write_final_labels(finals, folder / "final.jsonl"))
-        _time("write_final_labels parquet", n,
-              lambda: write_final_labels(finals, folder / "final.parquet", format="parquet"))
+        _time(
+            "write_final_labels jsonl",
+            n,
+            lambda: write_final_labels(finals, folder / "final.jsonl"),
+        )
+        _time(
+            "write_final_labels parquet",
+            n,
+            lambda: write_final_labels(finals, folder / "final.parquet", format="parquet"),
+        )
         t0 = datetime(2024, 6, 1, tzinfo=UTC)
-        raws = [{"external_id": item["external_id"], "labeller": f"vendor-a/{i % 40}",
-                 "label": "ok", "revision": 1, "served_at": t0 + timedelta(seconds=i),
-                 "submitted_at": t0 + timedelta(seconds=i + 9), "active_ms": 8700}
-                for i, item in enumerate(items)]
+        raws = [
+            {
+                "external_id": item["external_id"],
+                "labeller": f"vendor-a/{i % 40}",
+                "label": "ok",
+                "revision": 1,
+                "served_at": t0 + timedelta(seconds=i),
+                "submitted_at": t0 + timedelta(seconds=i + 9),
+                "active_ms": 8700,
+            }
+            for i, item in enumerate(items)
+        ]
         gc.collect()
         gc.freeze()
         _time("write_raw_labels jsonl", n, lambda: write_raw_labels(raws, folder / "raw.jsonl"))

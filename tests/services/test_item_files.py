@@ -40,19 +40,39 @@ def only_problem(problems: list[RowProblem]) -> RowProblem:
 
 
 def test_jsonl_reads_every_field(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "a.jsonl", [{
-        "external_id": 17, "text": "限時優惠", "image": ["a.jpg", "b.jpg"], "audio": "c.mp3",
-        "media": [{"kind": "video", "path": "d.mp4"}], "advertiser": 42, "market": "TW",
-        "language": "zh-Hant", "metadata": {"campaign": "x"}, "priority": 3, "vendor_ref": "r1",
-    }])
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {
+                "external_id": 17,
+                "text": "限時優惠",
+                "image": ["a.jpg", "b.jpg"],
+                "audio": "c.mp3",
+                "media": [{"kind": "video", "path": "d.mp4"}],
+                "advertiser": 42,
+                "market": "TW",
+                "language": "zh-Hant",
+                "metadata": {"campaign": "x"},
+                "priority": 3,
+                "vendor_ref": "r1",
+            }
+        ],
+    )
     result = read_item_file(path)
     assert result.problems == [] and result.n_rows == 1
-    assert result.rows == [ItemRow(
-        line=1, external_id="17", text="限時優惠",
-        media=(("video", "d.mp4"), ("image", "a.jpg"), ("image", "b.jpg"), ("audio", "c.mp3")),
-        advertiser="42", market="TW", language="zh-Hant",
-        metadata={"campaign": "x", "vendor_ref": "r1"}, priority=3,
-    )]
+    assert result.rows == [
+        ItemRow(
+            line=1,
+            external_id="17",
+            text="限時優惠",
+            media=(("video", "d.mp4"), ("image", "a.jpg"), ("image", "b.jpg"), ("audio", "c.mp3")),
+            advertiser="42",
+            market="TW",
+            language="zh-Hant",
+            metadata={"campaign": "x", "vendor_ref": "r1"},
+            priority=3,
+        )
+    ]
 
 
 def test_media_only_item_is_valid(tmp_path: Path) -> None:
@@ -62,8 +82,9 @@ def test_media_only_item_is_valid(tmp_path: Path) -> None:
 
 def test_sql_and_html_strings_are_plain_data(tmp_path: Path) -> None:
     texts = ["'; DROP TABLE items; --", "<script>alert('x')</script>&amp;", "  spaced\t\n  "]
-    path = write_jsonl(tmp_path / "a.jsonl",
-                       [{"external_id": str(i), "text": t} for i, t in enumerate(texts)])
+    path = write_jsonl(
+        tmp_path / "a.jsonl", [{"external_id": str(i), "text": t} for i, t in enumerate(texts)]
+    )
     assert [row.text for row in read_item_file(path).rows] == texts
 
 
@@ -88,8 +109,10 @@ def test_whitespace_only_file_is_empty(tmp_path: Path) -> None:
 
 def test_malformed_json_line_reports_its_line_and_keeps_the_rest(tmp_path: Path) -> None:
     path = tmp_path / "a.jsonl"
-    path.write_bytes(b'{"external_id": "a", "text": "x"}\n{"external_id": "b", "text": \n'
-                     b'{"external_id": "c", "text": "z"}\n')
+    path.write_bytes(
+        b'{"external_id": "a", "text": "x"}\n{"external_id": "b", "text": \n'
+        b'{"external_id": "c", "text": "z"}\n'
+    )
     result = read_item_file(path)
     problem = only_problem(result.problems)
     assert (problem.line, problem.message_id) == (2, "itemfiles.malformed_json")
@@ -132,8 +155,10 @@ def test_big5_csv_says_big5_with_the_line(tmp_path: Path) -> None:
 
 def test_big5_line_in_jsonl_is_a_row_problem(tmp_path: Path) -> None:
     path = tmp_path / "a.jsonl"
-    path.write_bytes(b'{"external_id": "a", "text": "ok"}\n'
-                     + '{"external_id": "b", "text": "限時優惠"}\n'.encode("big5"))
+    path.write_bytes(
+        b'{"external_id": "a", "text": "ok"}\n'
+        + '{"external_id": "b", "text": "限時優惠"}\n'.encode("big5")
+    )
     result = read_item_file(path)
     problem = only_problem(result.problems)
     assert (problem.line, problem.message_id) == (2, "text.not_utf8_big5")
@@ -148,13 +173,20 @@ def test_big5_label_studio_file(tmp_path: Path) -> None:
 
 
 def test_text_over_the_limit_reports_its_size(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "a.jsonl", [
-        {"external_id": "big", "text": "廣" * 400}, {"external_id": "ok", "text": "x"},
-    ])
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {"external_id": "big", "text": "廣" * 400},
+            {"external_id": "ok", "text": "x"},
+        ],
+    )
     result = read_item_file(path, max_text_bytes=1000)
     problem = only_problem(result.problems)
-    assert (problem.line, problem.field, problem.message_id) == (1, "text",
-                                                                 "itemfiles.text_too_large")
+    assert (problem.line, problem.field, problem.message_id) == (
+        1,
+        "text",
+        "itemfiles.text_too_large",
+    )
     assert problem.params == {"size_bytes": 1200, "limit_bytes": 1000}
     assert [row.external_id for row in result.rows] == ["ok"]
 
@@ -162,8 +194,9 @@ def test_text_over_the_limit_reports_its_size(tmp_path: Path) -> None:
 def test_50_mb_text_is_rejected_quickly(tmp_path: Path) -> None:
     big = "a" * 50_000_000
     jsonl = tmp_path / "a.jsonl"
-    jsonl.write_bytes(b'{"external_id":"big","text":"' + big.encode() + b'"}\n'
-                      b'{"external_id":"ok","text":"x"}\n')
+    jsonl.write_bytes(
+        b'{"external_id":"big","text":"' + big.encode() + b'"}\n{"external_id":"ok","text":"x"}\n'
+    )
     csv_path = tmp_path / "a.csv"  # 20 MB keeps the suite fast
     csv_path.write_bytes(b'external_id,text\nbig,"' + big[:20_000_000].encode() + b'"\nok,x\n')
     for path, size in ((jsonl, 50_000_000), (csv_path, 20_000_000)):
@@ -181,7 +214,10 @@ def test_empty_external_id(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "a.jsonl", [{"external_id": "  ", "text": "x"}])
     problem = only_problem(read_item_file(path).problems)
     assert (problem.line, problem.field, problem.message_id) == (
-        1, "external_id", "itemfiles.empty_external_id")
+        1,
+        "external_id",
+        "itemfiles.empty_external_id",
+    )
 
 
 def test_missing_external_id(tmp_path: Path) -> None:
@@ -191,21 +227,29 @@ def test_missing_external_id(tmp_path: Path) -> None:
 
 
 def test_duplicate_external_id_names_the_first_line(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "a.jsonl", [
-        {"external_id": "a", "text": "1"}, {"external_id": "b", "text": "2"},
-        {"external_id": "a", "text": "3"},
-    ])
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {"external_id": "a", "text": "1"},
+            {"external_id": "b", "text": "2"},
+            {"external_id": "a", "text": "3"},
+        ],
+    )
     result = read_item_file(path)
     problem = only_problem(result.problems)
     assert (problem.line, problem.field, problem.message_id) == (
-        3, "external_id", "itemfiles.duplicate_external_id")
+        3,
+        "external_id",
+        "itemfiles.duplicate_external_id",
+    )
     assert problem.params == {"external_id": "a", "first_line": 1}
     assert [row.text for row in result.rows] == ["1", "2"]
 
 
 def test_duplicates_are_found_across_stream_batches(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "a.jsonl",
-                       [{"external_id": str(i % 5), "text": "x"} for i in range(7)])
+    path = write_jsonl(
+        tmp_path / "a.jsonl", [{"external_id": str(i % 5), "text": "x"} for i in range(7)]
+    )
     batches = list(iter_item_batches(path, format="jsonl", batch_size=3))
     assert [b.n_rows for b in batches] == [3, 3, 1]
     problems = [p for b in batches for p in b.problems]
@@ -213,54 +257,74 @@ def test_duplicates_are_found_across_stream_batches(tmp_path: Path) -> None:
 
 
 def test_metadata_not_an_object(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "a.jsonl", [{"external_id": "a", "text": "x",
-                                              "metadata": "campaign=1"}])
+    path = write_jsonl(
+        tmp_path / "a.jsonl", [{"external_id": "a", "text": "x", "metadata": "campaign=1"}]
+    )
     problem = only_problem(read_item_file(path).problems)
     assert (problem.field, problem.message_id) == ("metadata", "itemfiles.wrong_type")
     assert problem.params == {"expected": "object", "got": "string"}
 
 
 def test_priority_not_an_int(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "a.jsonl", [
-        {"external_id": "a", "text": "x", "priority": 1.5},
-        {"external_id": "b", "text": "x", "priority": True},
-    ])
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {"external_id": "a", "text": "x", "priority": 1.5},
+            {"external_id": "b", "text": "x", "priority": True},
+        ],
+    )
     problems = read_item_file(path).problems
     assert [(p.line, p.field, p.message_id) for p in problems] == [
-        (1, "priority", "itemfiles.wrong_type"), (2, "priority", "itemfiles.wrong_type")]
+        (1, "priority", "itemfiles.wrong_type"),
+        (2, "priority", "itemfiles.wrong_type"),
+    ]
 
 
 def test_csv_priority_not_an_int(tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_text("external_id,text,priority\na,x,high\n", encoding="utf-8")
     problem = only_problem(read_item_file(tmp_path / "a.csv").problems)
     assert (problem.line, problem.field, problem.message_id) == (
-        2, "priority", "itemfiles.not_an_integer")
+        2,
+        "priority",
+        "itemfiles.not_an_integer",
+    )
 
 
 def test_csv_metadata_must_be_json_object(tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_text(
-        'external_id,text,metadata\na,x,"{""k"": 1}"\nb,x,not json\nc,x,[1]\n', encoding="utf-8")
+        'external_id,text,metadata\na,x,"{""k"": 1}"\nb,x,not json\nc,x,[1]\n', encoding="utf-8"
+    )
     result = read_item_file(tmp_path / "a.csv")
     assert result.rows[0].metadata == {"k": 1}
     assert [(p.line, p.field, p.message_id) for p in result.problems] == [
-        (3, "metadata", "itemfiles.malformed_json"), (4, "metadata", "itemfiles.wrong_type")]
+        (3, "metadata", "itemfiles.malformed_json"),
+        (4, "metadata", "itemfiles.wrong_type"),
+    ]
 
 
 def test_nul_character_is_rejected(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "a.jsonl", [
-        {"external_id": "a", "text": "bad\x00text"},
-        {"external_id": "b", "text": "x", "metadata": {"k": "v\x00"}},
-    ])
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {"external_id": "a", "text": "bad\x00text"},
+            {"external_id": "b", "text": "x", "metadata": {"k": "v\x00"}},
+        ],
+    )
     problems = read_item_file(path).problems
     assert [(p.line, p.field, p.message_id) for p in problems] == [
-        (1, "text", "itemfiles.nul_character"), (2, "metadata", "itemfiles.nul_character")]
+        (1, "text", "itemfiles.nul_character"),
+        (2, "metadata", "itemfiles.nul_character"),
+    ]
 
 
 def test_raw_nul_byte_in_csv(tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_bytes(b"external_id,text\na,x\x00y\n")
     problem = only_problem(read_item_file(tmp_path / "a.csv").problems)
     assert (problem.line, problem.field, problem.message_id) == (
-        2, "text", "itemfiles.nul_character")
+        2,
+        "text",
+        "itemfiles.nul_character",
+    )
 
 
 def test_neither_text_nor_media(tmp_path: Path) -> None:
@@ -270,27 +334,37 @@ def test_neither_text_nor_media(tmp_path: Path) -> None:
 
 
 def test_bad_media_entries(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "a.jsonl", [
-        {"external_id": "a", "media": [{"kind": "pdf", "path": "x.pdf"}]},
-        {"external_id": "b", "image": 5},
-    ])
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {"external_id": "a", "media": [{"kind": "pdf", "path": "x.pdf"}]},
+            {"external_id": "b", "image": 5},
+        ],
+    )
     problems = read_item_file(path).problems
     assert [(p.line, p.field, p.message_id) for p in problems] == [
-        (1, "media[0].kind", "itemfiles.bad_media_kind"), (2, "image", "itemfiles.wrong_type")]
+        (1, "media[0].kind", "itemfiles.bad_media_kind"),
+        (2, "image", "itemfiles.wrong_type"),
+    ]
 
 
 def test_unknown_field_clashing_with_metadata(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "a.jsonl",
-                       [{"external_id": "a", "text": "x", "k": 1, "metadata": {"k": 2}}])
+    path = write_jsonl(
+        tmp_path / "a.jsonl", [{"external_id": "a", "text": "x", "k": 1, "metadata": {"k": 2}}]
+    )
     problem = only_problem(read_item_file(path).problems)
     assert (problem.field, problem.message_id) == ("k", "itemfiles.metadata_conflict")
 
 
 def test_every_bad_row_is_reported_with_renderable_messages(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "a.jsonl", [
-        {"external_id": "", "text": "x"}, {"external_id": "b", "priority": "1"},
-        {"external_id": "c", "text": "ok"},
-    ])
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {"external_id": "", "text": "x"},
+            {"external_id": "b", "priority": "1"},
+            {"external_id": "c", "text": "ok"},
+        ],
+    )
     result = read_item_file(path)
     assert {p.line for p in result.problems} == {1, 2}
     error = InvalidRows("a.jsonl", result.problems)
@@ -302,8 +376,9 @@ def test_every_bad_row_is_reported_with_renderable_messages(tmp_path: Path) -> N
 def test_every_message_id_in_the_module_is_in_the_catalog() -> None:
     import re
 
-    source = (Path(__file__).resolve().parents[2] / "src" / "labelops" / "services"
-              / "item_files.py").read_text(encoding="utf-8")
+    source = (
+        Path(__file__).resolve().parents[2] / "src" / "labelops" / "services" / "item_files.py"
+    ).read_text(encoding="utf-8")
     used = set(re.findall(r'"((?:itemfiles|text)\.[a-z_0-9]+)"', source))
     assert used and used <= set(catalog())
 
@@ -323,7 +398,8 @@ def test_crlf_inside_quoted_csv_field_round_trips(tmp_path: Path) -> None:
 
 def test_csv_bom_and_empty_cells(tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_bytes(
-        "\ufeffexternal_id,text,image,market,extra\na,,p.jpg,,\nb,文,,TW,v\n".encode())
+        "\ufeffexternal_id,text,image,market,extra\na,,p.jpg,,\nb,文,,TW,v\n".encode()
+    )
     rows = read_item_file(tmp_path / "a.csv").rows
     assert rows[0] == ItemRow(2, "a", None, (("image", "p.jpg"),), None, None, None, {}, None)
     assert (rows[1].text, rows[1].market, rows[1].metadata) == ("文", "TW", {"extra": "v"})
@@ -354,20 +430,27 @@ def test_cofacts_dev_round_trips_byte_exact_in_every_format(tmp_path: Path) -> N
 
 
 def test_parquet_types_and_problems(tmp_path: Path) -> None:
-    table = pa.table({
-        "external_id": pa.array([1, 2, 3], pa.int64()),
-        "text": ["甲", None, "丙"],
-        "image": [None, ["a.jpg"], None],
-        "metadata": ['{"k": 1}', None, "oops"],
-        "priority": pa.array([1.0, None, 2.0]),
-    })
+    table = pa.table(
+        {
+            "external_id": pa.array([1, 2, 3], pa.int64()),
+            "text": ["甲", None, "丙"],
+            "image": [None, ["a.jpg"], None],
+            "metadata": ['{"k": 1}', None, "oops"],
+            "priority": pa.array([1.0, None, 2.0]),
+        }
+    )
     pq.write_table(table, tmp_path / "a.parquet")
     result = read_item_file(tmp_path / "a.parquet")
     assert [(r.external_id, r.text, r.media, r.metadata, r.priority) for r in result.rows] == [
-        ("1", "甲", (), {"k": 1}, 1), ("2", None, (("image", "a.jpg"),), {}, None)]
+        ("1", "甲", (), {"k": 1}, 1),
+        ("2", None, (("image", "a.jpg"),), {}, None),
+    ]
     problem = only_problem(result.problems)
     assert (problem.line, problem.field, problem.message_id) == (
-        3, "metadata", "itemfiles.malformed_json")
+        3,
+        "metadata",
+        "itemfiles.malformed_json",
+    )
 
 
 def test_not_a_parquet_file(tmp_path: Path) -> None:
@@ -385,23 +468,53 @@ LS_EXPORT = [
         "id": 101,
         "data": {"text": "免費領取紅包", "image": "/data/upload/1/a.png"},
         "annotations": [
-            {"id": 1, "completed_by": 7, "was_cancelled": False, "lead_time": 12.5,
-             "created_at": "2024-05-01T10:00:00.123456Z",
-             "result": [{"id": "r1", "type": "choices", "from_name": "label", "to_name": "text",
-                         "value": {"choices": ["scam"]}},
-                        {"id": "r2", "type": "textarea", "from_name": "note", "to_name": "text",
-                         "value": {"text": ["because"]}}]},
-            {"id": 2, "completed_by": {"id": 8, "email": "amy@vendor.tw"}, "lead_time": 3,
-             "created_at": "2024-05-01T11:00:00", "result": [
-                 {"type": "choices", "value": {"choices": ["scam", "gambling"]},
-                  "from_name": "label", "to_name": "text"}]},
+            {
+                "id": 1,
+                "completed_by": 7,
+                "was_cancelled": False,
+                "lead_time": 12.5,
+                "created_at": "2024-05-01T10:00:00.123456Z",
+                "result": [
+                    {
+                        "id": "r1",
+                        "type": "choices",
+                        "from_name": "label",
+                        "to_name": "text",
+                        "value": {"choices": ["scam"]},
+                    },
+                    {
+                        "id": "r2",
+                        "type": "textarea",
+                        "from_name": "note",
+                        "to_name": "text",
+                        "value": {"text": ["because"]},
+                    },
+                ],
+            },
+            {
+                "id": 2,
+                "completed_by": {"id": 8, "email": "amy@vendor.tw"},
+                "lead_time": 3,
+                "created_at": "2024-05-01T11:00:00",
+                "result": [
+                    {
+                        "type": "choices",
+                        "value": {"choices": ["scam", "gambling"]},
+                        "from_name": "label",
+                        "to_name": "text",
+                    }
+                ],
+            },
             {"id": 3, "completed_by": 9, "was_cancelled": True, "result": []},
         ],
         "predictions": [{"model_version": "m1", "score": 0.9, "result": []}],
         "meta": {},
     },
-    {"id": 102, "data": {"external_id": "ad-2", "text": "正常廣告", "market": "HK"},
-     "annotations": []},
+    {
+        "id": 102,
+        "data": {"external_id": "ad-2", "text": "正常廣告", "market": "HK"},
+        "annotations": [],
+    },
 ]
 
 
@@ -410,16 +523,21 @@ def test_label_studio_export(tmp_path: Path) -> None:
     result = read_item_file(tmp_path / "export.json")
     assert result.problems == []
     assert [(r.line, r.external_id, r.market) for r in result.rows] == [
-        (1, "101", None), (2, "ad-2", "HK")]
+        (1, "101", None),
+        (2, "ad-2", "HK"),
+    ]
     assert result.rows[0].media == (("image", "/data/upload/1/a.png"),)
     assert result.rows[1].metadata == {"label_studio_task_id": 102}
     first, second = result.annotations
-    assert first == ImportedAnnotation(
-        "101", "7", ("scam",), 12.5, first.created_at, line=1)
+    assert first == ImportedAnnotation("101", "7", ("scam",), 12.5, first.created_at, line=1)
     assert first.created_at is not None and first.created_at.isoformat() == (
-        "2024-05-01T10:00:00.123456+00:00")
+        "2024-05-01T10:00:00.123456+00:00"
+    )
     assert (second.annotator, second.labels, second.lead_time_s) == (
-        "amy@vendor.tw", ("scam", "gambling"), 3.0)
+        "amy@vendor.tw",
+        ("scam", "gambling"),
+        3.0,
+    )
     assert second.created_at is not None and second.created_at.utcoffset() is not None
 
 
@@ -439,16 +557,30 @@ def test_label_studio_malformed_json_has_a_line(tmp_path: Path) -> None:
 
 
 def test_label_studio_bad_task_is_a_row_problem(tmp_path: Path) -> None:
-    (tmp_path / "a.json").write_bytes(orjson.dumps([
-        {"id": 1, "data": {"text": "x"}}, {"id": 2, "data": "x"},
-        {"id": 3, "data": {"text": "y"}, "annotations": [
-            {"completed_by": 1, "created_at": "yesterday",
-             "result": [{"type": "choices", "value": {"choices": ["a"]}}]}]},
-    ]))
+    (tmp_path / "a.json").write_bytes(
+        orjson.dumps(
+            [
+                {"id": 1, "data": {"text": "x"}},
+                {"id": 2, "data": "x"},
+                {
+                    "id": 3,
+                    "data": {"text": "y"},
+                    "annotations": [
+                        {
+                            "completed_by": 1,
+                            "created_at": "yesterday",
+                            "result": [{"type": "choices", "value": {"choices": ["a"]}}],
+                        }
+                    ],
+                },
+            ]
+        )
+    )
     result = read_item_file(tmp_path / "a.json")
     assert [(p.line, p.field, p.message_id) for p in result.problems] == [
         (2, "data", "itemfiles.wrong_type"),
-        (3, "annotations[0].created_at", "itemfiles.bad_datetime")]
+        (3, "annotations[0].created_at", "itemfiles.bad_datetime"),
+    ]
     assert [r.external_id for r in result.rows] == ["1"]
 
 

@@ -87,8 +87,17 @@ MEDIA_KINDS: Final = ("image", "audio", "video")
 """Accepted media kinds, also the names of the per-kind path fields."""
 
 _KNOWN_FIELDS: Final = frozenset(
-    {"external_id", "text", "media", "advertiser", "market", "language", "metadata", "priority",
-     *MEDIA_KINDS}
+    {
+        "external_id",
+        "text",
+        "media",
+        "advertiser",
+        "market",
+        "language",
+        "metadata",
+        "priority",
+        *MEDIA_KINDS,
+    }
 )
 _MEDIA_FIELDS: Final = frozenset({"media", *MEDIA_KINDS})
 _MAX_EXTERNAL_ID_CHARS: Final = 255
@@ -134,12 +143,29 @@ def _row_maker() -> Callable[..., ItemRow]:
     class's own field list, so they cannot drift from it.
     """
     new = object.__new__
-    (s_line, s_external_id, s_text, s_media, s_advertiser, s_market, s_language, s_metadata,
-     s_priority) = (getattr(ItemRow, f.name).__set__ for f in fields(ItemRow))
+    (
+        s_line,
+        s_external_id,
+        s_text,
+        s_media,
+        s_advertiser,
+        s_market,
+        s_language,
+        s_metadata,
+        s_priority,
+    ) = (getattr(ItemRow, f.name).__set__ for f in fields(ItemRow))
 
-    def make(line: int, external_id: str, text: str | None, media: tuple[tuple[str, str], ...],
-             advertiser: str | None, market: str | None, language: str | None,
-             metadata: dict[str, Any], priority: int | None) -> ItemRow:
+    def make(
+        line: int,
+        external_id: str,
+        text: str | None,
+        media: tuple[tuple[str, str], ...],
+        advertiser: str | None,
+        market: str | None,
+        language: str | None,
+        metadata: dict[str, Any],
+        priority: int | None,
+    ) -> ItemRow:
         row: ItemRow = new(ItemRow)
         s_line(row, line)
         s_external_id(row, external_id)
@@ -226,8 +252,12 @@ def detect_item_format(path: str | os.PathLike[str]) -> ImportFormat:
     """
     suffix = Path(path).suffix.lower()
     by_suffix: dict[str, ImportFormat] = {
-        ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet",
-        ".pq": "parquet", ".json": "label-studio",
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
+        ".csv": "csv",
+        ".parquet": "parquet",
+        ".pq": "parquet",
+        ".json": "label-studio",
     }
     if suffix in by_suffix:
         return by_suffix[suffix]
@@ -379,8 +409,13 @@ def _problem(line: int, field_name: str | None, message_id: str, **params: Any) 
 
 def _type_name(value: Any) -> str:
     return {
-        dict: "object", list: "array", str: "string", int: "integer", float: "number",
-        bool: "boolean", type(None): "null",
+        dict: "object",
+        list: "array",
+        str: "string",
+        int: "integer",
+        float: "number",
+        bool: "boolean",
+        type(None): "null",
     }.get(type(value), type(value).__name__)
 
 
@@ -426,8 +461,13 @@ class _Validator:
             external_id = None
         elif len(external_id) > _MAX_EXTERNAL_ID_CHARS:
             problems.append(
-                _problem(line, "external_id", "itemfiles.external_id_too_long",
-                         length=len(external_id), limit=_MAX_EXTERNAL_ID_CHARS)
+                _problem(
+                    line,
+                    "external_id",
+                    "itemfiles.external_id_too_long",
+                    length=len(external_id),
+                    limit=_MAX_EXTERNAL_ID_CHARS,
+                )
             )
             external_id = None
         elif "\x00" in external_id:
@@ -437,8 +477,13 @@ class _Validator:
             first = self.seen.get(external_id)
             if first is not None:
                 problems.append(
-                    _problem(line, "external_id", "itemfiles.duplicate_external_id",
-                             external_id=external_id, first_line=first)
+                    _problem(
+                        line,
+                        "external_id",
+                        "itemfiles.duplicate_external_id",
+                        external_id=external_id,
+                        first_line=first,
+                    )
                 )
             else:
                 self.seen[external_id] = line
@@ -458,15 +503,18 @@ class _Validator:
                     size = len(text.encode("utf-8", "surrogatepass"))
                     if size > self.max_text_bytes:
                         problems.append(
-                            _problem(line, "text", "itemfiles.text_too_large",
-                                     size_bytes=size, limit_bytes=self.max_text_bytes)
+                            _problem(
+                                line,
+                                "text",
+                                "itemfiles.text_too_large",
+                                size_bytes=size,
+                                limit_bytes=self.max_text_bytes,
+                            )
                         )
                 if "\x00" in text:
                     problems.append(_problem(line, "text", "itemfiles.nul_character"))
 
-        media = (
-            () if _MEDIA_FIELDS.isdisjoint(obj) else self._media(obj, line, problems)
-        )
+        media = () if _MEDIA_FIELDS.isdisjoint(obj) else self._media(obj, line, problems)
         if text is None and not media and len(problems) == before_content:
             problems.append(_problem(line, "text", "itemfiles.no_text_or_media"))
 
@@ -511,13 +559,12 @@ class _Validator:
 
         if len(problems) != start or external_id is None:
             return None
-        return _make_row(line, external_id, text, media, advertiser, market, language,
-                         metadata, priority)
+        return _make_row(
+            line, external_id, text, media, advertiser, market, language, metadata, priority
+        )
 
     @staticmethod
-    def _optional_str(
-        value: Any, name: str, line: int, problems: list[RowProblem]
-    ) -> str | None:
+    def _optional_str(value: Any, name: str, line: int, problems: list[RowProblem]) -> str | None:
         if value is None or value == "":
             return None
         if type(value) is not str:
@@ -545,17 +592,14 @@ class _Validator:
                     kind, path = entry.get("kind"), entry.get("path")
                     if kind not in MEDIA_KINDS:
                         problems.append(
-                            _problem(line, f"{where}.kind", "itemfiles.bad_media_kind",
-                                     kind=str(kind))
+                            _problem(
+                                line, f"{where}.kind", "itemfiles.bad_media_kind", kind=str(kind)
+                            )
                         )
                     elif type(path) is not str or not path:
-                        problems.append(
-                            _problem(line, f"{where}.path", "itemfiles.bad_media_path")
-                        )
+                        problems.append(_problem(line, f"{where}.path", "itemfiles.bad_media_path"))
                     elif "\x00" in path:
-                        problems.append(
-                            _problem(line, f"{where}.path", "itemfiles.nul_character")
-                        )
+                        problems.append(_problem(line, f"{where}.path", "itemfiles.nul_character"))
                     else:
                         found.append((kind, path))
         for kind in MEDIA_KINDS:
@@ -617,8 +661,14 @@ def _jsonl_records(path: Path, display: str) -> Iterator[list[_Record]]:
                     append((line, None, [_json_line_problem(raw, line, exc)], None))
                 continue
             if type(obj) is not dict:
-                append((line, None, [_problem(line, None, "itemfiles.not_an_object",
-                                              got=_type_name(obj))], None))
+                append(
+                    (
+                        line,
+                        None,
+                        [_problem(line, None, "itemfiles.not_an_object", got=_type_name(obj))],
+                        None,
+                    )
+                )
                 continue
             append((line, obj, None, None))
         yield records
@@ -727,12 +777,19 @@ def _csv_columns(header: list[str], display: str) -> list[str]:
         seen.add(column)
     if "external_id" not in seen:
         raise InvalidInput(
-            "itemfiles.missing_column", file=display, line=1, field="external_id",
-            column="external_id", columns=", ".join(columns),
+            "itemfiles.missing_column",
+            file=display,
+            line=1,
+            field="external_id",
+            column="external_id",
+            columns=", ".join(columns),
         )
     if not seen & {"text", "media", *MEDIA_KINDS}:
         raise InvalidInput(
-            "itemfiles.missing_content_column", file=display, line=1, field="text",
+            "itemfiles.missing_content_column",
+            file=display,
+            line=1,
+            field="text",
             columns=", ".join(columns),
         )
     return columns
@@ -741,8 +798,7 @@ def _csv_columns(header: list[str], display: str) -> list[str]:
 def _csv_record(record: list[str], columns: list[str], width: int, line: int) -> _Record:
     pre: list[RowProblem] | None = None
     if len(record) != width:
-        pre = [_problem(line, None, "itemfiles.wrong_field_count", got=len(record),
-                        expected=width)]
+        pre = [_problem(line, None, "itemfiles.wrong_field_count", got=len(record), expected=width)]
     obj: dict[str, Any] = {}
     for name, value in zip(columns, record, strict=False):
         if value:
@@ -771,8 +827,9 @@ def _json_cell(cell: str, name: str, line: int, pre: list[RowProblem]) -> Any:
     try:
         return orjson.loads(cell)
     except orjson.JSONDecodeError as exc:
-        pre.append(_problem(line, name, "itemfiles.malformed_json", reason=exc.msg,
-                            column=exc.colno))
+        pre.append(
+            _problem(line, name, "itemfiles.malformed_json", reason=exc.msg, column=exc.colno)
+        )
         return None
 
 
@@ -800,8 +857,7 @@ def _parquet_records(path: Path, display: str) -> Iterator[list[_Record]]:
             pre: list[RowProblem] | None = None
             for name in ("metadata", "media", *MEDIA_KINDS):
                 value = obj.get(name)
-                if type(value) is str and (name in ("metadata", "media")
-                                            or value.startswith("[")):
+                if type(value) is str and (name in ("metadata", "media") or value.startswith("[")):
                     obj[name] = _json_cell(value, name, line, pre := pre or [])
                 elif name == "metadata" and type(value) is list:
                     obj[name] = dict(value)  # an Arrow map column reads as key/value pairs
@@ -827,7 +883,10 @@ def _label_studio_records(path: Path, display: str) -> Iterator[list[_Record]]:
     except orjson.JSONDecodeError as exc:
         decode_utf8_strict(data, file=display)
         raise InvalidInput(
-            "itemfiles.malformed_json", file=display, line=exc.lineno, reason=exc.msg,
+            "itemfiles.malformed_json",
+            file=display,
+            line=exc.lineno,
+            reason=exc.msg,
             column=exc.colno,
         ) from exc
     if type(tasks) is dict:
@@ -839,8 +898,14 @@ def _label_studio_records(path: Path, display: str) -> Iterator[list[_Record]]:
     records: list[_Record] = []
     for line, task in enumerate(tasks, start=1):
         if type(task) is not dict:
-            records.append((line, None, [_problem(line, None, "itemfiles.not_an_object",
-                                                  got=_type_name(task))], None))
+            records.append(
+                (
+                    line,
+                    None,
+                    [_problem(line, None, "itemfiles.not_an_object", got=_type_name(task))],
+                    None,
+                )
+            )
         else:
             records.append(_label_studio_task(task, line))
     yield records
@@ -851,9 +916,13 @@ def _label_studio_task(task: dict[str, Any], line: int) -> _Record:
     data = task.get("data", task if "annotations" not in task else None)
     if type(data) is not dict:
         return line, None, [_wrong_type(line, "data", "object", data)], None
-    obj = dict(data) if data is not task else {
-        k: v for k, v in task.items() if k not in ("id", "annotations", "predictions", "meta")
-    }
+    obj = (
+        dict(data)
+        if data is not task
+        else {
+            k: v for k, v in task.items() if k not in ("id", "annotations", "predictions", "meta")
+        }
+    )
     task_id = task.get("id")
     if obj.get("external_id") is None and task_id is not None:
         obj["external_id"] = task_id if type(task_id) in (int, str) else None
@@ -891,8 +960,9 @@ def _label_studio_annotation(
             continue
         choices = (result.get("value") or {}).get("choices")
         if type(choices) is not list or not all(type(c) is str for c in choices):
-            pre.append(_wrong_type(line, f"{where}.result.value.choices", "array of strings",
-                                   choices))
+            pre.append(
+                _wrong_type(line, f"{where}.result.value.choices", "array of strings", choices)
+            )
             return None
         labels.extend(choices)
     if not labels:
@@ -914,8 +984,11 @@ def _label_studio_annotation(
         try:
             created_at = datetime.fromisoformat(str(created_raw))
         except ValueError:
-            pre.append(_problem(line, f"{where}.created_at", "itemfiles.bad_datetime",
-                                value=str(created_raw)))
+            pre.append(
+                _problem(
+                    line, f"{where}.created_at", "itemfiles.bad_datetime", value=str(created_raw)
+                )
+            )
             return None
         if created_at.tzinfo is None:
             created_at = created_at.replace(tzinfo=UTC)

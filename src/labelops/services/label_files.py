@@ -54,7 +54,13 @@ FINAL_LABEL_FIELDS: Final = ("external_id", "final_label", "method", "confidence
 """Fields every final-label row must have (others, e.g. ``text``, ``snapshot_id``,
 ``n_labels`` or ``labels``, are exported too)."""
 RAW_LABEL_FIELDS: Final = (
-    "external_id", "labeller", "label", "revision", "served_at", "submitted_at", "active_ms",
+    "external_id",
+    "labeller",
+    "label",
+    "revision",
+    "served_at",
+    "submitted_at",
+    "active_ms",
 )
 """Fields every raw-label row must have."""
 
@@ -118,7 +124,8 @@ def write_final_labels(
     for previous, current in zip(prepared, prepared[1:], strict=False):
         if previous["external_id"] == current["external_id"]:
             raise InvalidInput(
-                "itemfiles.export_duplicate", field="external_id",
+                "itemfiles.export_duplicate",
+                field="external_id",
                 external_id=str(current["external_id"]),
             )
     if format == "label-studio":
@@ -170,8 +177,11 @@ def _by_external_id(row: dict[str, Any]) -> str:
 
 def _raw_key(row: dict[str, Any]) -> tuple[str, str, int]:
     revision = row["revision"]
-    return (str(row["external_id"]), str(row["labeller"]),
-            revision if type(revision) is int else -1)
+    return (
+        str(row["external_id"]),
+        str(row["labeller"]),
+        revision if type(revision) is int else -1,
+    )
 
 
 def _prepare(rows: Sequence[Mapping[str, Any]], required: Sequence[str]) -> list[dict[str, Any]]:
@@ -315,8 +325,9 @@ def _arrow_column(name: str, values: list[Any], pa: Any) -> Any:
         )
 
     if any(is_nested(v) for v in values):
-        return pa.array([None if v is None else _dumps(v).decode("utf-8") for v in values],
-                        type=pa.string())
+        return pa.array(
+            [None if v is None else _dumps(v).decode("utf-8") for v in values], type=pa.string()
+        )
     if name in ("final_label", "label") and any(isinstance(v, list | tuple) for v in values):
         return pa.array(
             [None if v is None else [v] if isinstance(v, str) else list(v) for v in values],
@@ -343,16 +354,22 @@ def _final_task(
     task: dict[str, Any] = {"data": data, "meta": meta}
     final = row["final_label"]
     choices = [] if final is None else [final] if isinstance(final, str) else list(final)
-    results = [{
-        "from_name": from_name,
-        "to_name": to_name,
-        "type": "choices",
-        "value": {"choices": choices},
-    }] if choices else []
+    results = (
+        [
+            {
+                "from_name": from_name,
+                "to_name": to_name,
+                "type": "choices",
+                "value": {"choices": choices},
+            }
+        ]
+        if choices
+        else []
+    )
     if label_studio_as == "annotations":
-        task["annotations"] = [
-            {"result": results, "ground_truth": False, "was_cancelled": False}
-        ] if results else []
+        task["annotations"] = (
+            [{"result": results, "ground_truth": False, "was_cancelled": False}] if results else []
+        )
     else:
         prediction: dict[str, Any] = {"model_version": str(row["method"]), "result": results}
         if row["confidence"] is not None:
