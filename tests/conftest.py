@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+import labelops.store.audit_models  # noqa: F401
 from labelops.config import Settings
 from labelops.store.engine import create_engine_for, make_session_factory
 from labelops.store.migrate import upgrade

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import labelops.store.audit_models  # noqa: F401
 from labelops.store.models import Base
 
 config = context.config

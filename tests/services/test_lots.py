@@ -1,0 +1,122 @@
+"""Lots: selection by vendor, window and batch; one lot per label; freezing on audit start."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from factories import make_world
+from labelops.errors import InvalidInput, NotFound, PermissionDenied
+from labelops.services import audits, labelling, lots, queue
+from labelops.store.audit_models import AuditLot, AuditLotLabel
+from labelops.store.models import ImportBatch
+from labelops.store.types import utcnow
+
+
+def label_some(session, world, vendor, project, n, *, when, key="compliant"):
+    """Submit ``n`` labels from the vendor's labellers, in turn, at time ``when``."""
+    done = 0
+    names = [name for name in world.actors if name.startswith(f"labeller-{vendor.lower()}")]
+    while done < n:
+        progressed = False
+        for name in names:
+            served = queue.next_task(
+                session, world.actors[name], world.project_ids[project], now=when
+            )
+            if served is None:
+                continue
+            labelling.submit_label(
+                session, world.actors[name], served.assignment_id, [key], now=when
+            )
+            done += 1
+            progressed = True
+            if done == n:
+                break
+        if not progressed:
+            break
+    return done
+
+
+def test_lot_takes_vendor_labels_in_window_once(session):
+    world = make_world(session, n_items=10, overlap=1)
+    start = utcnow() - timedelta(days=3)
+    label_some(session, world, "A", "A", 4, when=start)
+    label_some(session, world, "A", "A", 3, when=start + timedelta(days=1))
+    auditor = world.actors["auditor"]
+    project_id, vendor_id = world.project_ids["A"], world.vendor_ids["A"]
+    first = lots.create_lot(
+        session,
+        auditor,
+        project_id,
+        vendor_id,
+        since=start - timedelta(hours=1),
+        until=start + timedelta(hours=1),
+    )
+    assert (first.n_labels, first.status, first.kind) == (4, "closed", "period")
+    rest = lots.create_lot(session, auditor, project_id, vendor_id)
+    assert rest.n_labels == 3 and rest.status == "open"
+    with pytest.raises(InvalidInput) as caught:
+        lots.create_lot(session, auditor, project_id, vendor_id)
+    assert caught.value.message_id == "errors.lot.empty"
+    assert session.scalar(select(func.count()).select_from(AuditLotLabel)) == 7
+    listed = lots.list_lots(session, auditor, project_id)
+    assert [lot.n_labels for lot in listed] == [4, 3]
+
+
+def test_lot_by_import_batch_and_bad_input(session):
+    world = make_world(session, n_items=4, overlap=1)
+    label_some(session, world, "A", "A", 4, when=utcnow())
+    auditor = world.actors["auditor"]
+    project_id, vendor_id = world.project_ids["A"], world.vendor_ids["A"]
+    batch_id = session.scalar(select(ImportBatch.id).where(ImportBatch.project_id == project_id))
+    with pytest.raises(NotFound):
+        lots.create_lot(session, auditor, project_id, world.vendor_ids["B"])
+    with pytest.raises(InvalidInput):
+        lots.create_lot(
+            session,
+            auditor,
+            project_id,
+            vendor_id,
+            since=utcnow(),
+            until=utcnow() - timedelta(days=1),
+        )
+    with pytest.raises(PermissionDenied):
+        lots.create_lot(session, world.actors["manager-a"], project_id, vendor_id)
+    lot = lots.create_lot(session, auditor, project_id, vendor_id, import_batch_id=batch_id)
+    assert (lot.kind, lot.n_labels) == ("import_batch", 4)
+    assert session.scalar(select(func.count(AuditLot.id))) == 1
+
+
+def test_lots_are_vendor_scoped(session):
+    world = make_world(session, n_items=3, overlap=1)
+    label_some(session, world, "A", "A", 3, when=utcnow())
+    lot = lots.create_lot(
+        session, world.actors["auditor"], world.project_ids["A"], world.vendor_ids["A"]
+    )
+    assert lots.get_lot(session, world.actors["manager-a"], lot.id).n_labels == 3
+    with pytest.raises(NotFound):
+        lots.get_lot(session, world.actors["manager-b"], lot.id)
+    with pytest.raises(NotFound):
+        lots.list_lots(session, world.actors["manager-b"], world.project_ids["A"])
+
+
+def test_audit_of_lot_still_being_labelled_freezes_it(session):
+    world = make_world(session, n_items=12, overlap=1)
+    project_id, vendor_id = world.project_ids["A"], world.vendor_ids["A"]
+    auditor = world.actors["auditor"]
+    t0 = utcnow() - timedelta(hours=2)
+    label_some(session, world, "A", "A", 4, when=t0)
+    lot = lots.create_lot(session, auditor, project_id, vendor_id, now=t0 + timedelta(minutes=1))
+    assert lot.status == "open" and lot.n_labels == 4
+    label_some(session, world, "A", "A", 3, when=t0 + timedelta(minutes=30))
+    freeze_at = t0 + timedelta(hours=1)
+    audit = audits.start_audit(session, auditor, lot.id, plan="aql", aql=1.0, seed=7, now=freeze_at)
+    frozen = lots.get_lot(session, auditor, lot.id)
+    assert frozen.n_labels == 7 and frozen.status == "auditing" and frozen.frozen_at == freeze_at
+    assert audit.design["lot_size"] == 7
+    label_some(session, world, "A", "A", 2, when=freeze_at + timedelta(minutes=5))
+    assert lots.get_lot(session, auditor, lot.id).n_labels == 7
+    following = lots.create_lot(session, auditor, project_id, vendor_id)
+    assert following.n_labels == 2
