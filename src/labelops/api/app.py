@@ -51,4 +51,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         """Liveness and version."""
         return {"status": "ok", "version": __version__}
 
+    from labelops.web import install_web
+
+    install_web(app)
     return app

@@ -1,0 +1,385 @@
+"""Admin pages: vendors, users (tokens shown once), taxonomies, projects and imports."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Form, Request, Response, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from labelops.api.deps import SessionDep
+from labelops.errors import InvalidInput
+from labelops.services import directory, imports, projects, taxonomies, workspace
+from labelops.services.policy import Actor
+from labelops.types import Role
+from labelops.web.render import render_page
+from labelops.web.routes._deps import PageActor, make_router
+
+__all__ = ["router"]
+
+router = make_router()
+
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+_OK_MESSAGES = frozenset(
+    {
+        "web.ok.vendor",
+        "web.ok.user_deleted",
+        "web.ok.taxonomy",
+        "web.ok.taxonomy_same",
+        "web.ok.project",
+        "web.ok.saved",
+    }
+)
+
+
+def _ok(request: Request) -> str | None:
+    value = request.query_params.get("ok")
+    return value if value in _OK_MESSAGES else None
+
+
+def _save_upload(upload: UploadFile, folder: Path) -> Path:
+    """Copy an upload to ``folder`` under a safe name keeping its suffix (formats are
+    detected by suffix); refuse files over ``MAX_UPLOAD_BYTES``."""
+    name = Path(upload.filename or "upload").name
+    suffix = "".join(Path(name).suffixes[-2:])[:20] or ".bin"
+    target = folder / f"upload{suffix}"
+    with target.open("wb") as handle:
+        shutil.copyfileobj(upload.file, handle, length=1024 * 1024)
+    if target.stat().st_size > MAX_UPLOAD_BYTES:
+        raise InvalidInput("web.error.upload_too_big", file=name, max=MAX_UPLOAD_BYTES)
+    return target
+
+
+# ----------------------------------------------------------------------------- vendors
+
+
+@router.get("/admin/vendors")
+def vendors_page(request: Request, session: SessionDep, actor: PageActor) -> HTMLResponse:
+    """Vendors with an add form."""
+    vendors = directory.list_vendors(session, actor)
+    session.commit()
+    return render_page(
+        request,
+        "admin/vendors.html",
+        actor,
+        title_id="web.nav.vendors",
+        vendors=vendors,
+        ok=_ok(request),
+        can_manage=actor.role == Role.ADMIN,
+    )
+
+
+@router.post("/admin/vendors")
+def vendors_add(
+    session: SessionDep, actor: PageActor, name: Annotated[str, Form(max_length=200)]
+) -> Response:
+    """Add a vendor."""
+    directory.create_vendor(session, actor, name)
+    return RedirectResponse("/admin/vendors?ok=web.ok.vendor", status_code=303)
+
+
+# ----------------------------------------------------------------------------- users
+
+
+def _users_page(
+    request: Request,
+    session: SessionDep,
+    actor: Actor,
+    *,
+    token: str | None = None,
+    token_user: str | None = None,
+) -> HTMLResponse:
+    users = directory.list_users(session, actor)
+    vendors = directory.list_vendors(session, actor)
+    session.commit()
+    return render_page(
+        request,
+        "admin/users.html",
+        actor,
+        title_id="web.nav.users",
+        users=users,
+        vendors=vendors,
+        vendor_names={vendor.id: vendor.name for vendor in vendors},
+        roles=[role.value for role in Role],
+        token=token,
+        token_user=token_user,
+        ok=_ok(request),
+    )
+
+
+@router.get("/admin/users")
+def users_page(request: Request, session: SessionDep, actor: PageActor) -> HTMLResponse:
+    """Users with an add form."""
+    directory.list_users(session, actor)  # authorises before anything is shown
+    return _users_page(request, session, actor)
+
+
+@router.post("/admin/users")
+def users_add(
+    request: Request,
+    session: SessionDep,
+    actor: PageActor,
+    username: Annotated[str, Form(max_length=200)],
+    role: Annotated[str, Form(max_length=32)],
+    vendor_id: Annotated[str, Form(max_length=20)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    display_name: Annotated[str, Form(max_length=200)] = "",
+) -> HTMLResponse:
+    """Create a user; the first API token is shown once on the page that follows."""
+    vendor = int(vendor_id) if vendor_id.strip().isdigit() else None
+    created = directory.create_user(
+        session,
+        actor,
+        username,
+        role=role,
+        vendor_id=vendor,
+        password=password or None,
+        display_name=display_name.strip() or None,
+    )
+    return _users_page(
+        request, session, actor, token=created.token, token_user=created.user.username
+    )
+
+
+@router.post("/admin/users/{user_id}/delete")
+def users_delete(session: SessionDep, actor: PageActor, user_id: int) -> Response:
+    """Delete a user (their labels stay, their tokens are revoked)."""
+    directory.delete_user(session, actor, user_id)
+    return RedirectResponse("/admin/users?ok=web.ok.user_deleted", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/token")
+def users_token(
+    request: Request, session: SessionDep, actor: PageActor, user_id: int
+) -> HTMLResponse:
+    """Issue another API token, shown once."""
+    token = directory.create_token(session, actor, user_id, name="web")
+    user = directory.get_user(session, actor, user_id)
+    return _users_page(request, session, actor, token=token, token_user=user.username)
+
+
+# ----------------------------------------------------------------------------- taxonomies
+
+
+@router.get("/admin/taxonomies")
+def taxonomies_page(request: Request, session: SessionDep, actor: PageActor) -> HTMLResponse:
+    """Taxonomy versions with an upload form."""
+    rows = taxonomies.list_taxonomies(session, actor)
+    session.commit()
+    return render_page(
+        request,
+        "admin/taxonomies.html",
+        actor,
+        title_id="web.nav.taxonomies",
+        taxonomies=rows,
+        ok=_ok(request),
+        can_manage=actor.role == Role.ADMIN,
+    )
+
+
+@router.post("/admin/taxonomies")
+def taxonomies_upload(session: SessionDep, actor: PageActor, file: UploadFile) -> Response:
+    """Publish a taxonomy version from an uploaded YAML or JSON file."""
+    with tempfile.TemporaryDirectory(prefix="labelops-upload-") as folder:
+        path = _save_upload(file, Path(folder))
+        spec = taxonomies.read_taxonomy_file(path)
+    taxonomy, created = taxonomies.create_taxonomy(session, actor, spec)
+    ok = "web.ok.taxonomy" if created else "web.ok.taxonomy_same"
+    return RedirectResponse(f"/admin/taxonomies/{taxonomy.id}?ok={ok}", status_code=303)
+
+
+@router.get("/admin/taxonomies/{taxonomy_id}")
+def taxonomy_page(
+    request: Request, session: SessionDep, actor: PageActor, taxonomy_id: int
+) -> HTMLResponse:
+    """One taxonomy version: its labels in both languages."""
+    taxonomy = taxonomies.get_taxonomy(session, actor, taxonomy_id)
+    labels = taxonomies.list_taxonomy_labels(session, taxonomy_id)
+    session.commit()
+    return render_page(
+        request,
+        "admin/taxonomy.html",
+        actor,
+        title_id="web.taxonomy.title",
+        taxonomy=taxonomy,
+        labels=labels,
+        ok=_ok(request),
+    )
+
+
+# ----------------------------------------------------------------------------- projects
+
+
+def _vendor_ids(values: list[str]) -> list[int]:
+    return [int(value) for value in values if value.strip().isdigit()]
+
+
+def _optional_float(value: str, field: str) -> float | None:
+    if not value.strip():
+        return None
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise InvalidInput("web.error.number", field=field, value=value) from exc
+
+
+@router.get("/admin/projects")
+def projects_page(request: Request, session: SessionDep, actor: PageActor) -> HTMLResponse:
+    """Projects with a create form."""
+    rows = projects.list_projects(session, actor)
+    can_manage = actor.role == Role.ADMIN
+    taxonomy_rows = taxonomies.list_taxonomies(session, actor)
+    vendors = directory.list_vendors(session, actor)
+    session.commit()
+    return render_page(
+        request,
+        "admin/projects.html",
+        actor,
+        title_id="web.nav.projects",
+        projects=rows,
+        taxonomies=taxonomy_rows,
+        taxonomy_names={t.id: f"{t.key}@{t.version}" for t in taxonomy_rows},
+        vendors=vendors,
+        ok=_ok(request),
+        can_manage=can_manage,
+    )
+
+
+@router.post("/admin/projects")
+def projects_add(
+    session: SessionDep,
+    actor: PageActor,
+    name: Annotated[str, Form(max_length=200)],
+    taxonomy_id: Annotated[int, Form()],
+    overlap: Annotated[int, Form()],
+    gold_rate: Annotated[str, Form(max_length=20)] = "0",
+    sla_hours: Annotated[str, Form(max_length=20)] = "",
+    vendor_ids: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Create a project."""
+    project = projects.create_project(
+        session,
+        actor,
+        name,
+        taxonomy_id=taxonomy_id,
+        overlap=overlap,
+        gold_rate=_optional_float(gold_rate, "gold_rate") or 0.0,
+        sla_hours=_optional_float(sla_hours, "sla_hours"),
+        vendor_ids=_vendor_ids(vendor_ids or []),
+    )
+    return RedirectResponse(f"/admin/projects/{project.id}?ok=web.ok.project", status_code=303)
+
+
+@router.get("/admin/projects/{project_id}")
+def project_page(
+    request: Request, session: SessionDep, actor: PageActor, project_id: int
+) -> HTMLResponse:
+    """One project: settings form, progress and its imports."""
+    project = projects.get_project(session, actor, project_id)
+    progress = projects.get_project_progress(session, actor, project_id)
+    vendors = directory.list_vendors(session, actor)
+    assigned = projects.project_vendor_ids(session, project_id)
+    batches = workspace.list_import_batches(session, actor, project_id=project_id)
+    session.commit()
+    return render_page(
+        request,
+        "admin/project.html",
+        actor,
+        title_id="web.project.title",
+        project=project,
+        progress=progress,
+        vendors=vendors,
+        assigned=assigned,
+        batches=batches,
+        ok=_ok(request),
+    )
+
+
+@router.post("/admin/projects/{project_id}")
+def project_update(
+    session: SessionDep,
+    actor: PageActor,
+    project_id: int,
+    overlap: Annotated[int, Form()],
+    gold_rate: Annotated[str, Form(max_length=20)] = "0",
+    sla_hours: Annotated[str, Form(max_length=20)] = "",
+    vendor_ids: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Save a project's settings."""
+    projects.update_project(
+        session,
+        actor,
+        project_id,
+        overlap=overlap,
+        gold_rate=_optional_float(gold_rate, "gold_rate") or 0.0,
+        sla_hours=_optional_float(sla_hours, "sla_hours"),
+        vendor_ids=_vendor_ids(vendor_ids or []),
+    )
+    return RedirectResponse(f"/admin/projects/{project_id}?ok=web.ok.saved", status_code=303)
+
+
+# ----------------------------------------------------------------------------- imports
+
+
+@router.get("/admin/imports")
+def imports_page(request: Request, session: SessionDep, actor: PageActor) -> HTMLResponse:
+    """Recent imports with their counts, and an upload form."""
+    batches = workspace.list_import_batches(session, actor)
+    rows = projects.list_projects(session, actor)
+    session.commit()
+    return render_page(
+        request,
+        "admin/imports.html",
+        actor,
+        title_id="web.nav.imports",
+        batches=batches,
+        projects=rows,
+        project_names={p.id: p.name for p in rows},
+    )
+
+
+@router.post("/admin/imports")
+def imports_upload(
+    session: SessionDep,
+    actor: PageActor,
+    project_id: Annotated[int, Form()],
+    file: UploadFile,
+    skip_invalid: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Import an uploaded item file (all or nothing unless invalid rows may be skipped)."""
+    with tempfile.TemporaryDirectory(prefix="labelops-upload-") as folder:
+        path = _save_upload(file, Path(folder))
+        report = imports.import_items(
+            session,
+            actor,
+            project_id,
+            path,
+            skip_invalid=bool(skip_invalid),
+            report_path=Path(folder) / "rejected.jsonl",
+            file_name=Path(file.filename or "upload").name,
+        )
+    return RedirectResponse(f"/admin/imports/{report.import_id}", status_code=303)
+
+
+@router.get("/admin/imports/{import_id}")
+def import_page(
+    request: Request, session: SessionDep, actor: PageActor, import_id: int
+) -> HTMLResponse:
+    """One import's report: counts, duplicates and rejected rows."""
+    batch = workspace.get_import_batch(session, actor, import_id)
+    project = projects.get_project(session, actor, batch.project_id)
+    session.commit()
+    report = batch.report or {}
+    return render_page(
+        request,
+        "admin/import.html",
+        actor,
+        title_id="web.import.title",
+        batch=batch,
+        project=project,
+        duplicates=report.get("duplicates", [])[:200],
+        rejected=report.get("rejected", [])[:200],
+    )

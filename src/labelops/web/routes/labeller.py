@@ -1,0 +1,124 @@
+"""The labeller's pages: project chooser, the queue page, item cards and media files.
+
+The queue page is painted once; from then on its script drives the JSON API
+(``/api/projects/{id}/next``, ``.../next?prefetch=true``, ``/api/assignments/{id}/label``
+and ``/skip``) and fetches each leased item's card here, rendered server-side (highlights
+from ``labelops.text.find_spans``, media probed) so that the page inserts markup that
+Jinja has already escaped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Request, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+
+from labelops.api.deps import SessionDep
+from labelops.config import Settings
+from labelops.services import projects, workspace
+from labelops.web.render import page_language, render_fragment, render_page, start_of_today
+from labelops.web.routes._deps import PageActor, make_router
+
+__all__ = ["LABEL_KEYS", "media_root", "router"]
+
+router = make_router()
+
+# 1-9 first, then letters; g (guide), s (skip), u (undo), p (play) are commands.
+LABEL_KEYS = tuple("123456789") + tuple("abcdefhijklmnoqrtvwxyz")
+
+
+def media_root(settings: Settings) -> Path:
+    """Where relative media paths of items are looked up (``LABELOPS_HOME/media``)."""
+    return Path(settings.home) / "media"
+
+
+@router.get("/work")
+def choose_project(request: Request, session: SessionDep, actor: PageActor) -> Response:
+    """The labeller's projects; straight to the queue when there is only one."""
+    mine = workspace.list_labeller_projects(session, actor)
+    today = workspace.count_labels_today(session, actor, since=start_of_today())
+    session.commit()
+    if len(mine) == 1 and request.query_params.get("all") is None:
+        return RedirectResponse(f"/work/{mine[0].project_id}", status_code=303)
+    return render_page(
+        request, "work_projects.html", actor, title_id="web.work.title", projects=mine, today=today
+    )
+
+
+@router.get("/work/{project_id}")
+def queue_page(
+    request: Request, session: SessionDep, actor: PageActor, project_id: int
+) -> HTMLResponse:
+    """The labelling page of one project."""
+    project = projects.get_project(session, actor, project_id)
+    guide = workspace.get_project_guide(session, actor, project_id)
+    mine = workspace.list_labeller_projects(session, actor)
+    today = workspace.count_labels_today(session, actor, since=start_of_today())
+    mode = projects.load_project_context(session, project_id).taxonomy.mode
+    session.commit()
+    lang = page_language(request, actor)
+    labels = [
+        {
+            "key": label.key,
+            "hotkey": LABEL_KEYS[index] if index < len(LABEL_KEYS) else "",
+            "name": label.name_zh if lang == "zh-Hant" else label.name_en,
+            "name_en": label.name_en,
+            "name_zh": label.name_zh,
+            "definition_en": label.definition_en,
+            "definition_zh": label.definition_zh,
+            "examples": [str(example) for example in (label.examples or [])],
+        }
+        for index, label in enumerate(guide)
+    ]
+    return render_page(
+        request,
+        "work_queue.html",
+        actor,
+        title_id="web.work.title",
+        project=project,
+        labels=labels,
+        mode=mode,
+        today=today,
+        n_projects=len(mine),
+        boot={
+            "project_id": project.id,
+            "mode": mode,
+            "keys": {label["hotkey"]: label["key"] for label in labels if label["hotkey"]},
+            "today": today,
+        },
+        feedback=None,  # hook: gold feedback / audited mistakes (services/feedback.py)
+    )
+
+
+@router.get("/w/cards/{assignment_id}")
+def card(request: Request, session: SessionDep, actor: PageActor, assignment_id: int) -> Response:
+    """One assignment's item as an HTML fragment (escaped by Jinja) for the queue page."""
+    settings: Settings = request.app.state.settings
+    item_card = workspace.get_assignment_card(
+        session, actor, assignment_id, media_root=media_root(settings)
+    )
+    session.commit()
+    html = render_fragment(request, "partials/card.html", actor, card=item_card)
+    return HTMLResponse(html, headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/w/media/{assignment_id}/{index}")
+def media(
+    request: Request, session: SessionDep, actor: PageActor, assignment_id: int, index: int
+) -> Response:
+    """A media file of one of the labeller's items (sandboxed: it can run nothing)."""
+    settings: Settings = request.app.state.settings
+    path, info = workspace.get_assignment_media(
+        session, actor, assignment_id, index, media_root=media_root(settings)
+    )
+    session.commit()
+    return FileResponse(
+        path,
+        media_type=info.mime or "application/octet-stream",
+        headers={
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=600",
+        },
+    )
