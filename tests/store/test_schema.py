@@ -1,0 +1,55 @@
+"""Migrations, the schema check and the database settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+
+from labelops.api import create_app
+from labelops.config import Settings
+from labelops.errors import SchemaMismatch
+from labelops.services import directory
+from labelops.services.policy import SYSTEM_ACTOR
+from labelops.store.engine import create_engine_for, expected_revision, require_current_schema
+
+
+def test_app_refuses_an_unmigrated_database(tmp_path):
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}", home=tmp_path)
+    with pytest.raises(SchemaMismatch) as caught:
+        create_app(settings)
+    assert "labelops db upgrade" in caught.value.render("en")
+    assert "labelops db upgrade" in caught.value.render("zh-Hant")
+
+
+def test_app_refuses_a_newer_schema(engine, database_url):
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    try:
+        with pytest.raises(SchemaMismatch) as caught:
+            require_current_schema(engine)
+        assert "newer" in caught.value.render("en")
+    finally:
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE alembic_version SET version_num = :v"), {"v": expected_revision()}
+            )
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+    engine.dispose()
+
+
+def test_timestamps_are_timezone_aware_utc(session):
+    vendor = directory.create_vendor(session, SYSTEM_ACTOR, "時區測試")
+    session.expire_all()
+    session.refresh(vendor)
+    assert vendor.created_at.tzinfo is not None
+    assert vendor.created_at.utcoffset() == UTC.utcoffset(None)
+    assert abs((datetime.now(UTC) - vendor.created_at).total_seconds()) < 600
