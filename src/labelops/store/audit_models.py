@@ -201,6 +201,7 @@ class ReworkItem(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16))
     leased_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    leased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     done_label_id: Mapped[int | None] = mapped_column(ForeignKey("labels.id"))
     done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

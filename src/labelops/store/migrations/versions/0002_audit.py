@@ -268,6 +268,7 @@ def upgrade() -> None:
         sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("leased_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("leased_at", labelops.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
             "lease_expires_at", labelops.store.types.UTCDateTime(timezone=True), nullable=True
         ),

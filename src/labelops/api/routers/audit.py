@@ -1,0 +1,437 @@
+"""The audit workflow over HTTP: gold, lots, audits (blind review), rework, disputes,
+feedback. Vendor roles see only their vendor's lots, audits and feedback; anything
+else is 404."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from labelops.api.deps import CurrentActor, SessionDep, SettingsDep
+from labelops.api.schemas.audit import (
+    AuditCreate,
+    AuditItemPublic,
+    AuditPublic,
+    AuditReportPublic,
+    BlindAnswerCreate,
+    ClassQualityPublic,
+    DisputeCreate,
+    DisputePublic,
+    DisputeResolve,
+    ErrorTypePublic,
+    FeedbackPublic,
+    GoldAccuracyPublic,
+    GoldCreate,
+    GoldFeedbackPublic,
+    GoldPublic,
+    GuidelinePublic,
+    LotAccuracyPublic,
+    LotCreate,
+    LotPublic,
+    ReworkCreate,
+    ReworkLabelCreate,
+    ReworkProgressPublic,
+    ReworkResultPublic,
+    ReworkSummaryPublic,
+    ReworkTaskPublic,
+    VerdictCreate,
+)
+from labelops.services import audits, disputes, feedback, gold, lots, rework
+
+router = APIRouter(prefix="/api", tags=["audit"])
+
+
+def _item(view: audits.AuditItemView) -> AuditItemPublic:
+    return AuditItemPublic(
+        audit_id=view.audit_id,
+        label_id=view.label_id,
+        task_id=view.task_id,
+        position=view.position,
+        part=view.part,
+        stratum=view.stratum,
+        stage=view.stage,
+        item=view.item,
+        labels=list(view.labels),
+        mode=view.mode,
+        labeller_id=view.labeller_id,
+        vendor_labels=view.vendor_value,
+        auditor_labels=view.blind_value,
+        verdict=view.verdict,
+        error_type=view.error_type,
+        severity=view.severity,
+        corrected_labels=view.corrected_value,
+        comment=view.comment,
+        overturned=view.overturned,
+    )
+
+
+def _finite(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+# ---------------------------------------------------------------- gold
+
+
+@router.post("/projects/{project_id}/gold", status_code=status.HTTP_201_CREATED, tags=["gold"])
+def mark_gold(
+    project_id: int, body: GoldCreate, session: SessionDep, actor: CurrentActor
+) -> GoldPublic:
+    """Mark an item as gold with its answer and explanations (in-house roles)."""
+    answer = gold.mark_gold(
+        session,
+        actor,
+        project_id,
+        body.external_id,
+        body.labels,
+        explanation_en=body.explanation_en,
+        explanation_zh=body.explanation_zh,
+    )
+    return GoldPublic(
+        external_id=body.external_id,
+        labels=list(answer.value),
+        explanation_en=answer.explanation_en,
+        explanation_zh=answer.explanation_zh,
+        created_at=answer.created_at,
+    )
+
+
+@router.get("/projects/{project_id}/gold", tags=["gold"])
+def list_gold(project_id: int, session: SessionDep, actor: CurrentActor) -> list[GoldPublic]:
+    """A project's gold answers (in-house roles)."""
+    return [
+        GoldPublic(
+            external_id=external_id,
+            labels=list(answer.value),
+            explanation_en=answer.explanation_en,
+            explanation_zh=answer.explanation_zh,
+            created_at=answer.created_at,
+        )
+        for external_id, answer in gold.list_gold(session, actor, project_id)
+    ]
+
+
+@router.get("/projects/{project_id}/gold/accuracy", tags=["gold"])
+def gold_accuracy(
+    project_id: int, session: SessionDep, actor: CurrentActor
+) -> list[GoldAccuracyPublic]:
+    """Each labeller's live accuracy on gold, with a Wilson interval."""
+    return [
+        GoldAccuracyPublic.model_validate(row)
+        for row in gold.compute_gold_accuracy(session, actor, project_id)
+    ]
+
+
+@router.get("/assignments/{assignment_id}/feedback", tags=["gold"])
+def gold_feedback(
+    assignment_id: int, session: SessionDep, actor: CurrentActor
+) -> GoldFeedbackPublic:
+    """The gold answer of the caller's submitted gold task, if the project shows it."""
+    result = feedback.get_gold_feedback(session, actor, assignment_id)
+    return GoldFeedbackPublic(
+        assignment_id=result.assignment_id,
+        your_labels=result.your_value,
+        right_labels=result.right_value,
+        is_correct=result.is_correct,
+        explanation_en=result.explanation_en,
+        explanation_zh=result.explanation_zh,
+        guideline=[GuidelinePublic.model_validate(g) for g in result.guideline],
+    )
+
+
+# ---------------------------------------------------------------- lots
+
+
+@router.get("/projects/{project_id}/lots")
+def list_lots(project_id: int, session: SessionDep, actor: CurrentActor) -> list[LotPublic]:
+    """A project's lots with size and status (vendor roles: their own)."""
+    return [LotPublic.model_validate(lot) for lot in lots.list_lots(session, actor, project_id)]
+
+
+@router.post("/projects/{project_id}/lots", status_code=status.HTTP_201_CREATED)
+def create_lot(
+    project_id: int, body: LotCreate, session: SessionDep, actor: CurrentActor
+) -> LotPublic:
+    """Put a vendor's not-yet-lotted labels of the project into a new lot."""
+    return LotPublic.model_validate(
+        lots.create_lot(
+            session,
+            actor,
+            project_id,
+            body.vendor_id,
+            since=body.since,
+            until=body.until,
+            import_batch_id=body.import_batch_id,
+            rework_of_lot_id=body.rework_of_lot_id,
+        )
+    )
+
+
+@router.get("/lots/{lot_id}")
+def get_lot(lot_id: int, session: SessionDep, actor: CurrentActor) -> LotPublic:
+    """One lot."""
+    return LotPublic.model_validate(lots.get_lot(session, actor, lot_id))
+
+
+@router.get("/lots/{lot_id}/rework")
+def rework_progress(lot_id: int, session: SessionDep, actor: CurrentActor) -> ReworkProgressPublic:
+    """How far the lot's rework has got."""
+    return ReworkProgressPublic.model_validate(rework.get_rework_progress(session, actor, lot_id))
+
+
+# ---------------------------------------------------------------- audits
+
+
+@router.post("/lots/{lot_id}/audits", status_code=status.HTTP_201_CREATED)
+def start_audit(
+    lot_id: int, body: AuditCreate, session: SessionDep, actor: CurrentActor
+) -> AuditPublic:
+    """Freeze the lot and draw its audit sample."""
+    return AuditPublic.model_validate(
+        audits.start_audit(
+            session,
+            actor,
+            lot_id,
+            plan=body.plan,
+            aql=body.aql,
+            level=body.level,
+            inspection=body.inspection,
+            margin=body.margin,
+            confidence=body.confidence,
+            allocation=body.allocation,
+            min_per_stratum=body.min_per_stratum,
+            targeted=body.targeted,
+            target_accuracy=body.target_accuracy,
+            seed=body.seed,
+        )
+    )
+
+
+@router.get("/audits")
+def list_audits(
+    session: SessionDep, actor: CurrentActor, project_id: int | None = None
+) -> list[AuditPublic]:
+    """Audits, newest first (vendor roles: their own)."""
+    return [
+        AuditPublic.model_validate(a)
+        for a in audits.list_audits(session, actor, project_id=project_id)
+    ]
+
+
+@router.get("/audit/error-types")
+def error_types(session: SessionDep, actor: CurrentActor) -> list[ErrorTypePublic]:
+    """The newest error-type list."""
+    return [ErrorTypePublic.model_validate(t) for t in audits.list_error_types(session, actor)]
+
+
+@router.get("/audits/{audit_id}")
+def get_audit(audit_id: int, session: SessionDep, actor: CurrentActor) -> AuditPublic:
+    """One audit."""
+    return AuditPublic.model_validate(audits.get_audit(session, actor, audit_id))
+
+
+@router.get("/audits/{audit_id}/next", response_model=None)
+def next_item(
+    audit_id: int, session: SessionDep, actor: CurrentActor
+) -> AuditItemPublic | Response:
+    """The next label to review, blind; 204 when every sampled label has a verdict."""
+    view = audits.next_audit_item(session, actor, audit_id)
+    if view is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return _item(view)
+
+
+@router.get("/audits/{audit_id}/items")
+def list_items(audit_id: int, session: SessionDep, actor: CurrentActor) -> list[AuditItemPublic]:
+    """The sample in draw order (vendor roles: reviewed labels only)."""
+    return [_item(v) for v in audits.list_audit_items(session, actor, audit_id)]
+
+
+@router.get("/audits/{audit_id}/labels/{label_id}")
+def get_item(
+    audit_id: int, label_id: int, session: SessionDep, actor: CurrentActor
+) -> AuditItemPublic:
+    """One sampled label."""
+    return _item(audits.get_audit_item(session, actor, audit_id, label_id))
+
+
+@router.post("/audits/{audit_id}/labels/{label_id}/answer")
+def blind_answer(
+    audit_id: int,
+    label_id: int,
+    body: BlindAnswerCreate,
+    session: SessionDep,
+    actor: CurrentActor,
+) -> AuditItemPublic:
+    """Store the auditor's own answer; the response reveals the vendor's label."""
+    return _item(audits.submit_blind_answer(session, actor, audit_id, label_id, body.labels))
+
+
+@router.post("/audits/{audit_id}/labels/{label_id}/verdict")
+def verdict(
+    audit_id: int, label_id: int, body: VerdictCreate, session: SessionDep, actor: CurrentActor
+) -> AuditItemPublic:
+    """Record the verdict; the last one decides the lot."""
+    return _item(
+        audits.record_verdict(
+            session,
+            actor,
+            audit_id,
+            label_id,
+            body.verdict,
+            error_type=body.error_type,
+            severity=body.severity,
+            corrected=body.corrected_labels,
+            comment=body.comment,
+        )
+    )
+
+
+@router.get("/audits/{audit_id}/report")
+def report(audit_id: int, session: SessionDep, actor: CurrentActor) -> AuditReportPublic:
+    """Decision, estimated lot accuracy with its interval, per-class precision/recall."""
+    result = audits.get_audit_report(session, actor, audit_id)
+    return AuditReportPublic(
+        audit=AuditPublic.model_validate(result.audit),
+        lot_size=result.lot_size,
+        accept=result.accept,
+        reject=result.reject,
+        target_accuracy=result.target_accuracy,
+        estimate=None
+        if result.estimate is None
+        else LotAccuracyPublic.model_validate(result.estimate),
+        class_quality=[
+            ClassQualityPublic(
+                label=str(q.label),
+                precision_rate=_finite(q.precision_rate),
+                recall_rate=_finite(q.recall_rate),
+                vendor_count=q.vendor_count,
+                auditor_count=q.auditor_count,
+            )
+            for q in result.class_quality
+        ],
+        n_targeted_reviewed=result.n_targeted_reviewed,
+        n_targeted_defects=result.n_targeted_defects,
+        errors_by_type=result.errors_by_type,
+        errors_by_severity=result.errors_by_severity,
+        next_inspection=result.next_inspection,
+    )
+
+
+@router.post("/audits/{audit_id}/close")
+def close(audit_id: int, session: SessionDep, actor: CurrentActor) -> AuditPublic:
+    """Decide a complete audit (idempotent)."""
+    return AuditPublic.model_validate(audits.close_audit(session, actor, audit_id))
+
+
+# ---------------------------------------------------------------- rework
+
+
+@router.post("/audits/{audit_id}/rework", status_code=status.HTTP_201_CREATED)
+def create_rework(
+    audit_id: int, body: ReworkCreate, session: SessionDep, actor: CurrentActor
+) -> ReworkSummaryPublic:
+    """Send a rejected lot's labels back as rework."""
+    return ReworkSummaryPublic.model_validate(
+        rework.create_rework(
+            session, actor, audit_id, target_vendor_id=body.target_vendor_id, priority=body.priority
+        )
+    )
+
+
+@router.get("/projects/{project_id}/rework/next", response_model=None)
+def next_rework(
+    project_id: int, session: SessionDep, actor: CurrentActor, settings: SettingsDep
+) -> ReworkTaskPublic | Response:
+    """Lease the next rework item to the calling labeller; 204 when none is left."""
+    task = rework.next_rework_task(session, actor, project_id, lease_seconds=settings.lease_seconds)
+    if task is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return ReworkTaskPublic(
+        rework_id=task.rework_id,
+        item=task.item,
+        labels=list(task.labels),
+        mode=task.mode,
+        lease_expires_at=task.lease_expires_at,
+        previous_labels=task.previous_value,
+    )
+
+
+@router.post("/rework/{rework_id}/label", status_code=status.HTTP_201_CREATED)
+def submit_rework(
+    rework_id: int, body: ReworkLabelCreate, session: SessionDep, actor: CurrentActor
+) -> ReworkResultPublic:
+    """Answer a leased rework item."""
+    return ReworkResultPublic.model_validate(
+        rework.submit_rework(session, actor, rework_id, body.labels, active_ms=body.active_ms)
+    )
+
+
+# ---------------------------------------------------------------- disputes and feedback
+
+
+@router.post("/audits/{audit_id}/labels/{label_id}/disputes", status_code=status.HTTP_201_CREATED)
+def open_dispute(
+    audit_id: int, label_id: int, body: DisputeCreate, session: SessionDep, actor: CurrentActor
+) -> DisputePublic:
+    """A vendor manager disputes an 'incorrect' verdict."""
+    return DisputePublic.model_validate(
+        disputes.open_dispute(session, actor, audit_id, label_id, body.reason)
+    )
+
+
+@router.get("/disputes")
+def list_disputes(
+    session: SessionDep,
+    actor: CurrentActor,
+    status_filter: Annotated[str | None, Query(alias="status")] = None,
+    audit_id: int | None = None,
+) -> list[DisputePublic]:
+    """Disputes (vendor roles: their own)."""
+    return [
+        DisputePublic.model_validate(d)
+        for d in disputes.list_disputes(session, actor, status=status_filter, audit_id=audit_id)
+    ]
+
+
+@router.get("/disputes/{dispute_id}")
+def get_dispute(dispute_id: int, session: SessionDep, actor: CurrentActor) -> DisputePublic:
+    """One dispute."""
+    return DisputePublic.model_validate(disputes.get_dispute(session, actor, dispute_id))
+
+
+@router.post("/disputes/{dispute_id}/resolve")
+def resolve_dispute(
+    dispute_id: int, body: DisputeResolve, session: SessionDep, actor: CurrentActor
+) -> DisputePublic:
+    """An auditor upholds or overturns a dispute."""
+    return DisputePublic.model_validate(
+        disputes.resolve_dispute(session, actor, dispute_id, body.outcome, comment=body.comment)
+    )
+
+
+@router.get("/feedback")
+def list_feedback(
+    session: SessionDep, actor: CurrentActor, project_id: int | None = None
+) -> list[FeedbackPublic]:
+    """Audited mistakes with the right answer and guideline (labellers: their own)."""
+    return [
+        FeedbackPublic(
+            audit_id=e.audit_id,
+            label_id=e.label_id,
+            project_id=e.project_id,
+            labeller_id=e.labeller_id,
+            external_id=e.external_id,
+            text=e.text,
+            your_labels=e.your_value,
+            right_labels=e.right_value,
+            error_type=e.error_type,
+            error_name={"en": e.error_name_en, "zh-Hant": e.error_name_zh},
+            severity=e.severity,
+            comment=e.comment,
+            reviewed_at=e.reviewed_at,
+            guideline=[GuidelinePublic.model_validate(g) for g in e.guideline],
+        )
+        for e in feedback.list_feedback(session, actor, project_id=project_id)
+    ]
