@@ -1,67 +1,85 @@
-"""Fixtures of the web tests: a world with passwords and a logged-in TestClient helper."""
+"""Fixtures of the web tests: a live uvicorn server on loopback and one chromium per module."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
 
-from labelops.services import directory
-from labelops.services.policy import SYSTEM_ACTOR
-
-PASSWORD = "correct horse battery"
-
-
-def give_passwords(session: Session, world, *usernames: str) -> None:
-    """Set ``PASSWORD`` for the users who log in (argon2 is slow, so only these)."""
-    for username in usernames:
-        user_id = world.actors[username].user_id
-        directory.set_password(session, SYSTEM_ACTOR, user_id, PASSWORD)
+from labelops.config import Settings
+from labelops.store.engine import create_engine_for, make_session_factory
+from labelops.store.models import Base
+from web.web_support import CHROMIUM, CHROMIUM_ARGS
 
 
-def csrf_of(html: str) -> str:
-    """The CSRF token of a rendered page."""
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "no CSRF token in the page"
-    return found.group(1)
+@dataclass
+class LiveServer:
+    """A real uvicorn server on 127.0.0.1 and sessions on its database."""
+
+    url: str
+    settings: Settings
+    session_factory: sessionmaker[Session]
 
 
-def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
-    """Log in through the form; returns the session's CSRF token."""
-    page = client.get("/")
-    response = client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": csrf_of(page.text)},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    home = client.get(response.headers["location"])
-    assert home.status_code == 200, home.text
-    return csrf_of(home.text)
+@pytest.fixture(scope="module")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path, _postgres_engine
+) -> Iterator[LiveServer]:
+    """A module-wide server on a free loopback port, on its own migrated database."""
+    import uvicorn
+
+    from labelops.api import create_app
+
+    folder = tmp_path_factory.mktemp("web-live")
+    if _postgres_engine is not None:
+        tables = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
+        with _postgres_engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        url = os.environ["LABELOPS_DATABASE_URL"]
+    else:
+        shutil.copy(_sqlite_template, folder / "labelops.db")
+        url = f"sqlite:///{folder / 'labelops.db'}"
+    settings = Settings(database_url=url, home=folder / "home", session_secret="live-secret")
+    app = create_app(settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, ws="none", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    engine = create_engine_for(url, pool_size=5)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", settings, make_session_factory(engine))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        engine.dispose()
 
 
-@pytest.fixture()
-def web_password() -> str:
-    """The password ``give_passwords`` sets."""
-    return PASSWORD
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """One headless Debian chromium per module."""
+    from playwright.sync_api import sync_playwright
 
-
-@pytest.fixture()
-def set_passwords() -> Callable[..., None]:
-    """``set_passwords(session, world, *usernames)``."""
-    return give_passwords
-
-
-@pytest.fixture()
-def log_in() -> Callable[..., str]:
-    """``log_in(client, username) -> csrf``."""
-    return login
-
-
-@pytest.fixture()
-def page_csrf() -> Callable[[str], str]:
-    """``page_csrf(html) -> token``."""
-    return csrf_of
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -3,40 +3,17 @@
 from __future__ import annotations
 
 import pytest
+
 from factories import make_world
-
 from labelops.i18n import translate
-
-
-PASSWORD = "correct horse battery"
+from web.web_support import PASSWORD, csrf_of, give_passwords, login
 
 
 @pytest.fixture()
-def world(session, set_passwords, log_in, page_csrf):
+def world(session):
     world = make_world(session, n_items=5, overlap=2)
-    set_passwords(session, world, "labeller-a1", "admin")
-    world.login = log_in
-    world.csrf_of = page_csrf
+    give_passwords(session, world, "labeller-a1", "admin")
     return world
-
-
-def login(client, username):
-    from labelops.web.session import COOKIE_NAME  # noqa: F401  (the app under test)
-
-    page = client.get("/")
-    response = client.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": csrf_of(page.text)},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    return csrf_of(client.get(response.headers["location"]).text)
-
-
-def csrf_of(html):
-    import re
-
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 def test_anonymous_root_is_the_login_page_in_the_browser_language(client, world):
@@ -52,7 +29,8 @@ def test_anonymous_root_is_the_login_page_in_the_browser_language(client, world)
 def test_language_choice_of_a_visitor_is_kept_in_a_cookie(client, world):
     page = client.get("/", headers={"Accept-Language": "en"})
     response = client.post(
-        "/lang", data={"lang": "zh-Hant", "next": "/", "csrf_token": csrf_of(page.text)},
+        "/lang",
+        data={"lang": "zh-Hant", "next": "/", "csrf_token": csrf_of(page.text)},
         follow_redirects=False,
     )
     assert response.status_code == 303
@@ -74,7 +52,7 @@ def test_login_sets_a_http_only_same_site_cookie_and_logout_ends_it(client, worl
     assert "SameSite=lax" in cookie or "samesite=lax" in cookie.lower()
     assert "Secure" not in cookie  # settings.cookie_secure is off in tests
     assert client.get("/api/me").status_code == 200
-    work = client.get("/work/%d" % world.project_ids["A"])
+    work = client.get(f"/work/{world.project_ids['A']}")
     assert work.status_code == 200
     client.post("/logout", data={"csrf_token": csrf_of(work.text)})
     assert client.get("/api/me").status_code == 401
@@ -101,9 +79,12 @@ def test_form_post_without_csrf_token_is_refused(client, world):
     assert response.status_code == 403
     login(client, "admin")
     assert client.post("/admin/vendors", data={"name": "vendor-evil"}).status_code == 403
-    assert client.post(
-        "/admin/vendors", data={"name": "vendor-evil", "csrf_token": "forged"}
-    ).status_code == 403
+    assert (
+        client.post(
+            "/admin/vendors", data={"name": "vendor-evil", "csrf_token": "forged"}
+        ).status_code
+        == 403
+    )
     assert "vendor-evil" not in client.get("/admin/vendors").text
 
 
@@ -145,7 +126,9 @@ def test_changing_the_password_ends_other_sessions(client, session, world):
 
     login(client, "labeller-a1")
     assert client.get("/api/me").status_code == 200
-    directory.set_password(session, SYSTEM_ACTOR, world.actors["labeller-a1"].user_id, "another-pass-1")
+    directory.set_password(
+        session, SYSTEM_ACTOR, world.actors["labeller-a1"].user_id, "another-pass-1"
+    )
     assert client.get("/api/me").status_code == 401
 
 
@@ -153,8 +136,12 @@ def test_open_redirects_are_refused(client, world):
     page = client.get("/")
     response = client.post(
         "/login",
-        data={"username": "admin", "password": PASSWORD, "csrf_token": csrf_of(page.text),
-              "next": "//evil.example/"},
+        data={
+            "username": "admin",
+            "password": PASSWORD,
+            "csrf_token": csrf_of(page.text),
+            "next": "//evil.example/",
+        },
         follow_redirects=False,
     )
     assert response.headers["location"] == "/admin/projects"

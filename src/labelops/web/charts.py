@@ -72,8 +72,7 @@ def bar_chart(points: Sequence[tuple[str, float]], *, digits: int = 0) -> BarCha
             )
         )
     ticks = tuple(
-        (TOP + plot_height * (1 - share), f"{top_value * share:,.0f}")
-        for share in (0.0, 0.5, 1.0)
+        (TOP + plot_height * (1 - share), f"{top_value * share:,.0f}") for share in (0.0, 0.5, 1.0)
     )
     return BarChart(WIDTH, HEIGHT, tuple(bars), ticks, TOP + plot_height, LEFT)
 

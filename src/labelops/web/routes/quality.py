@@ -53,8 +53,7 @@ def quality_page(
         session, actor, project_id, since=since, day_offset=workspace_offset(), n_days=N_DAYS
     )
     names = {
-        label.key: label
-        for label in taxonomies.list_taxonomy_labels(session, project.taxonomy_id)
+        label.key: label for label in taxonomies.list_taxonomy_labels(session, project.taxonomy_id)
     }
     session.commit()
     lang = page_language(request, actor)

@@ -30,6 +30,7 @@
   var busy = false;
   var prefetching = false;
   var inflight = {};
+  var finished = {};    // assignment ids submitted or skipped on this page
   var shownAt = performance.now();
   var keyAt = null;
   var today = boot.today || 0;
@@ -62,13 +63,19 @@
     window.location.assign("/?next=" + encodeURIComponent(window.location.pathname));
   }
 
-  function lease(prefetch) {
+  function lease(prefetch, attempt) {
     var url = "/api/projects/" + pid + "/next" + (prefetch ? "?prefetch=true" : "");
+    attempt = attempt || 0;
     return request("GET", url).then(function (response) {
       if (response.status === 204) { return null; }
       if (response.status === 401) { throw { auth: true }; }
       if (!response.ok) { return errorText(response).then(function (t) { throw { text: t }; }); }
       return response.json().then(function (task) {
+        if (finished[task.assignment_id] && attempt < 20) {
+          // The server has not stored our answer yet and hands the same lease back.
+          return new Promise(function (resolve) { setTimeout(resolve, 100); })
+            .then(function () { return lease(prefetch, attempt + 1); });
+        }
         return fetch("/w/cards/" + task.assignment_id, { credentials: "same-origin" })
           .then(function (card) {
             if (card.redirected || card.status === 401) { throw { auth: true }; }
@@ -185,7 +192,9 @@
     });
   }
 
-  function advance() {
+  // Show the next item: the prefetched one at once, else lease one once ``after``
+  // (the answer just sent) has landed, so the server does not hand the same task back.
+  function advance(after) {
     if (next) {
       current = next;
       next = null;
@@ -194,7 +203,7 @@
     }
     current = null;
     cardBox.setAttribute("aria-busy", "true");
-    return loadCurrent();
+    return (after || Promise.resolve()).then(loadCurrent);
   }
 
   function submit() {
@@ -219,8 +228,9 @@
     var answer = { assignment_id: done.assignment_id, value: selected.slice(), active_ms: activeMs };
     prev = { assignment_id: done.assignment_id, html: done.html, value: answer.value };
     say("");
+    finished[done.assignment_id] = true;
     var sent = send(answer);
-    advance();
+    advance(sent);
     // Prefetch only after the server has the answer, so it is not counted as held.
     sent.then(function () { prefetch(); });
   }
@@ -271,6 +281,7 @@
         busy = false;
         if (response.status === 401) { toLogin(); return; }
         if (!response.ok) { return errorText(response).then(function (t) { say(t, "warn"); }); }
+        finished[task.assignment_id] = true;
         say(msg.skipped, "ok");
         return advance().then(prefetch);
       }, function () { busy = false; say(msg.retrying, "warn"); });

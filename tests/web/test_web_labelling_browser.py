@@ -1,0 +1,179 @@
+"""A labeller works the queue page with the keyboard only, in Debian's chromium."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from factories import make_world
+from labelops.services import imports, projects
+from labelops.services.policy import SYSTEM_ACTOR
+from labelops.store.models import Assignment, Label
+from web.web_support import SCREENSHOTS, browser_login, run_axe
+
+pytestmark = pytest.mark.browser
+
+HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> 加LINE @evil'
+
+
+@pytest.fixture(scope="module")
+def world(live_server):
+    from web.web_support import give_passwords
+
+    with live_server.session_factory() as session:
+        world = make_world(session, n_items=40, overlap=2)
+        give_passwords(session, world, "labeller-a1", "labeller-a2")
+        hostile = projects.create_project(
+            session,
+            SYSTEM_ACTOR,
+            "project-hostile",
+            taxonomy_id=world.taxonomy_id,
+            overlap=1,
+            vendor_ids=[world.vendor_ids["A"]],
+        )
+        imports.import_item_records(
+            session, SYSTEM_ACTOR, hostile.id, [{"external_id": "hostile-1", "text": HOSTILE}]
+        )
+        world.project_ids["hostile"] = hostile.id
+    return world
+
+
+def _card_id(page) -> str:
+    return page.get_attribute(".item-card", "data-assignment") or ""
+
+
+def _wait_new_card(page, old: str) -> str:
+    try:
+        page.wait_for_function(
+            "old => { const c = document.querySelector('#card .item-card');"
+            " return c && c.dataset.assignment !== old; }",
+            arg=old,
+            timeout=10_000,
+        )
+    except Exception:
+        banner = page.inner_text("#banner")
+        card = page.inner_html("#card")[:300]
+        raise AssertionError(f"no new card after {old}: banner={banner!r} card={card!r}") from None
+    return _card_id(page)
+
+
+def test_labeller_labels_30_items_by_keyboard_with_a_skip_and_an_undo(live_server, world, browser):
+    context = browser.new_context(locale="zh-TW", bypass_csp=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    browser_login(page, live_server.url, "labeller-a1")
+    page.goto(f"{live_server.url}/work/{world.project_ids['A']}")
+    page.wait_for_selector("#card .item-card")
+    keys = "1234"
+    labels = ("compliant", "gambling", "financial_scam", "adult")
+    expected: dict[int, str] = {}
+    skipped: int | None = None
+    revised: int | None = None
+    current = _card_id(page)
+    submitted = 0
+    step = 0
+    while submitted < 30:
+        if step == 5 and skipped is None:
+            skipped = int(current)
+            page.keyboard.press("s")
+            page.wait_for_selector("#skip-dialog[open]")
+            page.keyboard.press("Enter")
+            current = _wait_new_card(page, current)
+            step += 1
+            continue
+        choice = step % 4
+        page.keyboard.press(keys[choice])
+        page.keyboard.press("Enter")
+        expected[int(current)] = labels[choice]
+        submitted += 1
+        previous = current
+        current = _wait_new_card(page, current)
+        if submitted == 12 and revised is None:
+            # Undo: back to the item just submitted, change its answer, return.
+            page.keyboard.press("u")
+            page.wait_for_selector("#revise-banner:not([hidden])")
+            assert _card_id(page) == previous
+            new_choice = (choice + 1) % 4
+            page.keyboard.press(keys[new_choice])
+            page.keyboard.press("Enter")
+            page.wait_for_selector("#revise-banner[hidden]", state="attached")
+            page.wait_for_function(
+                "cur => document.querySelector('#card .item-card').dataset.assignment === cur",
+                arg=current,
+            )
+            expected[int(previous)] = labels[new_choice]
+            revised = int(previous)
+        step += 1
+    # Double Enter on an item creates one label (the second press finds nothing selected).
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    expected[int(current)] = labels[1]
+    _wait_new_card(page, current)
+    page.wait_for_function(
+        "() => sessionStorage.length === 0 || "
+        "Object.keys(sessionStorage).every(k => sessionStorage.getItem(k) === '[]')"
+    )
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "work_queue_zh-Hant.png"), full_page=True)
+    assert run_axe(page) == []
+    assert errors == []
+    context.close()
+
+    with live_server.session_factory() as session:
+        labeller = world.actors["labeller-a1"].user_id
+        rows = session.execute(
+            select(Label.assignment_id, Label.value, Label.revision).where(
+                Label.labeller_id == labeller, Label.is_current.is_(True)
+            )
+        ).all()
+        stored = {assignment_id: value[0] for assignment_id, value, _ in rows}
+        assert stored == expected
+        assert len(stored) == 31
+        revisions = {a: r for a, _, r in rows}
+        assert revisions[revised] == 2
+        skip = session.get(Assignment, skipped)
+        assert skip is not None and skip.status == "skipped" and skip.skip_reason
+
+
+def test_item_html_is_shown_as_text_and_never_runs(live_server, world, browser):
+    context = browser.new_context(bypass_csp=True)  # escaping alone must hold
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    browser_login(page, live_server.url, "labeller-a2")
+    page.goto(f"{live_server.url}/work/{world.project_ids['hostile']}")
+    page.wait_for_selector("#card .item-text")
+    shown = page.inner_text("#card .item-text")
+    assert "<script>window.__pwned = 1</script>" in shown
+    assert 'onerror="window.__pwned = 2"' in shown
+    assert page.evaluate("() => window.__pwned") is None
+    assert page.locator("#card script").count() == 0
+    assert page.locator("#card img").count() == 0
+    assert page.locator("#card mark.hl-line_id").count() == 1
+    assert dialogs == []
+    context.close()
+
+
+def test_submit_on_an_expired_lease_shows_why_and_moves_on(live_server, world, browser):
+    from datetime import timedelta
+
+    from labelops.store.types import utcnow
+
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    browser_login(page, live_server.url, "labeller-a2")
+    page.goto(f"{live_server.url}/work/{world.project_ids['A']}")
+    page.wait_for_selector("#card .item-card")
+    first = _card_id(page)
+    page.wait_for_timeout(300)  # let the prefetch land
+    with live_server.session_factory() as session, session.begin():
+        assignment = session.get(Assignment, int(first))
+        assignment.lease_expires_at = utcnow() - timedelta(seconds=1)
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#banner.warn")
+    assert page.inner_text("#banner")  # the API's message, in the page's language
+    _wait_new_card(page, first)
+    context.close()
