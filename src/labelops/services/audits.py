@@ -534,7 +534,11 @@ def start_audit(
         session.flush()
         labels = {
             row.id: row
-            for row in session.scalars(select(Label).where(Label.id.in_(random_ids + targeted_ids)))
+            for row in session.scalars(
+                select(Label)
+                .where(Label.id.in_(random_ids + targeted_ids))
+                .execution_options(populate_existing=True)
+            )
         }
         position = 0
         for part, ids in (("random", random_ids), ("targeted", targeted_ids)):
@@ -904,6 +908,7 @@ def set_audited_final_label(
         select(FinalLabel)
         .where(FinalLabel.task_id == task_id, FinalLabel.snapshot_id.is_(None))
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
     n_labels = int(
         session.scalar(
@@ -913,7 +918,7 @@ def set_audited_final_label(
     )
     before = None
     if live is None:
-        task = session.get(Task, task_id)
+        task = session.get(Task, task_id, populate_existing=True)
         if task is None:  # pragma: no cover - the sample references the task
             raise NotFound("errors.not_found.generic")
         live = FinalLabel(task_id=task_id, project_id=task.project_id, snapshot_id=None)

@@ -182,7 +182,7 @@ def get_gold_feedback(session: Session, actor: Actor, assignment_id: int) -> Gol
     """
     authorize(actor, "feedback.read")
     hidden = NotFound("errors.feedback.not_found", assignment=assignment_id)
-    assignment = session.get(Assignment, assignment_id)
+    assignment = session.get(Assignment, assignment_id, populate_existing=True)
     if (
         assignment is None
         or actor.user_id is None
@@ -190,8 +190,8 @@ def get_gold_feedback(session: Session, actor: Actor, assignment_id: int) -> Gol
         or assignment.status != AssignmentStatus.SUBMITTED.value
     ):
         raise hidden
-    task = session.get(Task, assignment.task_id)
-    project = session.get(Project, assignment.project_id)
+    task = session.get(Task, assignment.task_id, populate_existing=True)
+    project = session.get(Project, assignment.project_id, populate_existing=True)
     if task is None or project is None or not task.is_gold or not project.show_gold_feedback:
         raise hidden
     gold = session.scalar(
@@ -200,7 +200,9 @@ def get_gold_feedback(session: Session, actor: Actor, assignment_id: int) -> Gol
         )
     )
     label = session.scalar(
-        select(Label).where(Label.assignment_id == assignment.id, Label.is_current.is_(True))
+        select(Label)
+        .where(Label.assignment_id == assignment.id, Label.is_current.is_(True))
+        .execution_options(populate_existing=True)
     )
     if gold is None or label is None:
         raise hidden

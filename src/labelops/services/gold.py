@@ -172,6 +172,7 @@ def _tasks_by_external_id(
             .where(
                 Task.project_id == project_id, Item.external_id.in_(wanted[start : start + 5000])
             )
+            .execution_options(populate_existing=True)
         )
         for external_id, task in rows:
             found[external_id] = task

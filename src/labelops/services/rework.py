@@ -254,7 +254,7 @@ def next_rework_task(
             item.leased_by = user_id
             item.leased_at = now
             item.lease_expires_at = now + timedelta(seconds=seconds)
-        source_label = session.get(Label, item.source_label_id)
+        source_label = session.get(Label, item.source_label_id, populate_existing=True)
         previous = (
             list(source_label.value)
             if source_label is not None and source_label.labeller_id == user_id
@@ -313,23 +313,25 @@ def submit_rework(
             raise Conflict("errors.rework.not_leased", rework=rework_id)
         context = load_project_context(session, item.project_id)
         keys = validate_label_value(list(value), context.label_keys, context.taxonomy.mode)
-        source = session.get(Label, item.source_label_id)
+        source = session.get(Label, item.source_label_id, populate_existing=True)
         if source is None:  # pragma: no cover - foreign key
             raise NotFound("errors.rework.not_found", rework=rework_id)
         mine = session.scalar(
-            select(Assignment).where(
-                Assignment.task_id == item.task_id, Assignment.labeller_id == user_id
-            )
+            select(Assignment)
+            .where(Assignment.task_id == item.task_id, Assignment.labeller_id == user_id)
+            .execution_options(populate_existing=True)
         )
         superseded = session.scalar(
-            select(Label).where(
-                Label.assignment_id == source.assignment_id, Label.is_current.is_(True)
-            )
+            select(Label)
+            .where(Label.assignment_id == source.assignment_id, Label.is_current.is_(True))
+            .execution_options(populate_existing=True)
         )
         own_current = None
         if mine is not None:
             own_current = session.scalar(
-                select(Label).where(Label.assignment_id == mine.id, Label.is_current.is_(True))
+                select(Label)
+                .where(Label.assignment_id == mine.id, Label.is_current.is_(True))
+                .execution_options(populate_existing=True)
             )
         else:
             mine = Assignment(
@@ -372,7 +374,7 @@ def submit_rework(
         item.done_by = user_id
         item.done_at = now
         item.leased_by = None
-        task = session.get(Task, item.task_id)
+        task = session.get(Task, item.task_id, populate_existing=True)
         final_status = None
         if task is not None and not task.is_gold and task.status == TaskStatus.COMPLETE.value:
             final_status = refresh_live_final_label(session, context, task, now=now)
