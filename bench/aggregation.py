@@ -1,19 +1,34 @@
 """Benchmark: our aggregators and Krippendorff's alpha against crowd-kit / krippendorff.
 
 Runs in one process and prints seconds, peak traced memory (tracemalloc) and accuracy for
-each method on (a) AdultContent2 (92,721 real labels; its gold file is sealed in the
-holdout, so "accuracy" there is agreement with crowd-kit's labels) and (b) a planted-truth
-simulation of 1,000,000 labels (333,334 items x 3, 200 labellers, 10 classes); then alpha on
-100k units x 50 labellers.
+each method on (a) AdultContent2 (92,721 real labels; its gold file has no usable gold here,
+so "acc" there is agreement with crowd-kit's labels) and (b) a planted-truth simulation of
+1,000,000 labels (333,334 items x 3, 200 labellers, 10 classes), accuracy against the planted
+truth; then alpha on 100k units x 50 labellers against the ``krippendorff`` package, and the
+CLI on a 10-million-row file.
 
-    python bench/aggregation.py            # --quick (default): crowd-kit GLAD/MACE on a
-                                           # 100k-label subsample of the simulation
-    python bench/aggregation.py --full     # crowd-kit GLAD (~1,600 s) and MACE (~660 s) at 1M
+Seconds come from an untraced run; memory from a second, traced run (tracemalloc slows
+allocation-heavy pandas code, so timing under it would flatter us). crowd-kit runs slower
+than two minutes are not repeated for memory ("-").
+
+    python bench/aggregation.py --quick        # crowd-kit GLAD/MACE on a 100k-label subsample
+    python bench/aggregation.py --full         # crowd-kit GLAD (~30 min) and MACE (~10 min) at 1M
+    python bench/aggregation.py --alpha        # only alpha vs krippendorff
+    python bench/aggregation.py --cli-10m      # only the CLI on a 10M-row file (time, peak RSS)
+    python bench/aggregation.py --oracle-table # crowd-kit accuracy on the oracle-test datasets
+
+``--oracle-table`` regenerates the recorded constants of
+``tests/quality/test_aggregation_oracle.py`` (``RECORDED``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 import tracemalloc
 import warnings
@@ -25,155 +40,270 @@ import krippendorff
 import numpy as np
 import pandas as pd
 
-from labelops.quality.aggregation import GLAD, MACE, DawidSkene, MajorityVote
+from labelops.quality.aggregation import GLAD, MACE, DawidSkene, MajorityVote, OneCoinDawidSkene
 from labelops.quality.agreement import compute_krippendorff_alpha
-from labelops.quality.answers import to_crowdkit
+from labelops.quality.answers import encode_answers, to_crowdkit
 from labelops.quality.simulate import simulate_answers
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+SLOW_S = 120.0
 
 
-def measure(run: Callable[[], Any]) -> tuple[Any, float, float]:
-    tracemalloc.start()
+def timed(run: Callable[[], Any]) -> tuple[Any, float]:
     start = time.perf_counter()
     result = run()
-    seconds = time.perf_counter() - start
+    return result, time.perf_counter() - start
+
+
+def traced_mb(run: Callable[[], Any]) -> float:
+    tracemalloc.start()
+    run()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return result, seconds, peak / 2**20
+    return peak / 2**20
 
 
 def accuracy(labels: pd.Series, truth: pd.Series) -> float:
     return float((labels.reindex(truth.index).astype(str) == truth.astype(str)).mean())
 
 
+def iterations(model: Any) -> str:
+    if hasattr(model, "n_iter_"):
+        return str(model.n_iter_)
+    history = getattr(model, "loss_history_", None)
+    return str(len(history)) if history is not None else "-"
+
+
+def _ck(name: str) -> Any:
+    import crowdkit.aggregation as ck
+
+    return {
+        "MV": ck.MajorityVote,
+        "DS": ck.DawidSkene,
+        "GLAD": ck.GLAD,
+        "MACE": ck.MACE,
+    }[name]()
+
+
+OURS: dict[str, Callable[[], Any]] = {
+    "MV": MajorityVote,
+    "DS": DawidSkene,
+    "GLAD": GLAD,
+    "MACE": MACE,
+}
+
+HEADER = (
+    f"{'method':6s} {'ours s':>8s} {'ck s':>9s} {'speedup':>8s} {'ours MB':>8s} {'ck MB':>8s}"
+    f" {'ours acc':>9s} {'ck acc':>8s} {'iter ours/ck':>13s}"
+)
+
+
 def compare(
     title: str,
     answers: pd.DataFrame,
     truth: pd.Series | None,
-    ck_answers: pd.DataFrame,
-    ck_note: str,
-    skip_ck: set[str],
+    methods: list[str],
+    *,
+    crowdkit_only: bool = False,
 ) -> None:
+    """Ours vs crowd-kit on the same answers; ``truth=None``: agreement with crowd-kit."""
+    print(f"\n== {title}: {len(answers):,} labels", flush=True)
+    print(HEADER, flush=True)
+    ck_frame = to_crowdkit(answers)
+    for name in methods:
+        ours_model: Any = None
+        seconds = ours_mb = float("nan")
+        if not crowdkit_only:
+            ours_model, seconds = timed(lambda name=name: OURS[name]().fit(answers))
+            ours_mb = traced_mb(lambda name=name: OURS[name]().fit(answers))
+        ck_model, ck_seconds = timed(lambda name=name: _ck(name).fit(ck_frame))
+        ck_mb = (
+            traced_mb(lambda name=name: _ck(name).fit(ck_frame))
+            if ck_seconds < SLOW_S
+            else float("nan")
+        )
+        ck_labels = ck_model.labels_
+        if truth is None:
+            ours_acc = accuracy(ours_model.labels_, ck_labels) if ours_model is not None else 0
+            ck_acc = 1.0
+        else:
+            ck_acc = accuracy(ck_labels, truth)
+            ours_acc = accuracy(ours_model.labels_, truth) if ours_model is not None else 0
+        ours_iter = iterations(ours_model) if ours_model is not None else "-"
+        print(
+            f"{name:6s} {seconds:8.2f} {ck_seconds:9.2f} {ck_seconds / seconds:7.1f}x"
+            f" {ours_mb:8.1f} {ck_mb:8.1f} {ours_acc:9.4f} {ck_acc:8.4f}"
+            f" {ours_iter + '/' + iterations(ck_model):>13s}",
+            flush=True,
+        )
+
+
+def ours_only(title: str, answers: pd.DataFrame, truth: pd.Series, methods: list[str]) -> None:
+    print(f"\n== {title}: {len(answers):,} labels (ours only)", flush=True)
+    for name in methods:
+        model, seconds = timed(lambda name=name: OURS[name]().fit(answers))
+        mb = traced_mb(lambda name=name: OURS[name]().fit(answers))
+        print(
+            f"{name:6s} {seconds:8.2f} s {mb:8.1f} MB acc {accuracy(model.labels_, truth):.4f}"
+            f" iter {iterations(model)}",
+            flush=True,
+        )
+
+
+def simulation() -> tuple[pd.DataFrame, pd.Series]:
+    sim = simulate_answers(
+        333_334,
+        200,
+        10,
+        labels_per_item=3,
+        accuracy_range=(0.5, 0.95),
+        spammer_fraction=0.1,
+        seed=0,
+    )
+    return sim.answers.iloc[:1_000_000], sim.true_labels
+
+
+def bench_alpha() -> None:
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 4, size=100_000)
+    noisy = np.where(rng.random((50, 100_000)) < 0.8, truth, rng.integers(0, 4, (50, 100_000)))
+    data = noisy.astype(float)
+    data[rng.random(data.shape) < 0.3] = np.nan  # 30% missing
+    labeller, unit = np.nonzero(~np.isnan(data))
+    frame = pd.DataFrame({"item_id": unit, "labeller_id": labeller, "label": noisy[labeller, unit]})
+    print(f"\n== Krippendorff alpha, 100k units x 50 labellers ({len(frame):,} answers)")
+    print("krippendorff on the dense 50 x 100k reliability matrix; ours on the long frame")
+    for attempt in range(3):
+        theirs, ck_s = timed(lambda: krippendorff.alpha(data, level_of_measurement="nominal"))
+        ours, s = timed(lambda: compute_krippendorff_alpha(frame, n_resamples=0, per_class=False))
+        encoded = encode_answers(frame)
+        ours_enc, s_enc = timed(
+            lambda encoded=encoded: compute_krippendorff_alpha(
+                encoded, n_resamples=0, per_class=False
+            )
+        )
+        print(
+            f"run {attempt + 1}: krippendorff {ck_s:.3f} s alpha={theirs:.12f} | ours (frame) "
+            f"{s:.3f} s alpha={ours.value:.12f} | ours (encoded) {s_enc:.3f} s "
+            f"| diff {abs(theirs - ours.value):.1e}",
+            flush=True,
+        )
+    ck_mb = traced_mb(lambda: krippendorff.alpha(data, level_of_measurement="nominal"))
+    mb = traced_mb(lambda: compute_krippendorff_alpha(frame, n_resamples=0, per_class=False))
+    print(
+        f"peak traced MB: krippendorff {ck_mb:.1f} (+ {data.nbytes / 2**20:.1f} input), ours {mb:.1f}"
+    )
+    boot, s2 = timed(lambda: compute_krippendorff_alpha(frame, n_resamples=1000, per_class=False))
+    print(f"ours + 1000 bootstrap CI: {s2:.2f} s [{boot.ci_low:.4f}, {boot.ci_high:.4f}]")
+
+
+def bench_cli_10m() -> None:
+    """``labelops quality agreement`` on 10M rows in a child process: seconds and peak RSS."""
+    sim = simulate_answers(3_333_334, 500, 4, labels_per_item=3, seed=1)
+    frame = sim.answers.iloc[:10_000_000]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "answers_10m.csv"
+        frame.rename(columns={"item_id": "item", "labeller_id": "labeller"}).to_csv(
+            path, index=False
+        )
+        size_mb = path.stat().st_size / 2**20
+        del sim, frame
+        command = [
+            str(Path(sys.executable).with_name("labelops")),
+            "quality",
+            "agreement",
+            str(path),
+            "--metric",
+            "fleiss-kappa",
+            "--resamples",
+            "200",
+            "--json",
+        ]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
+        seconds = time.perf_counter() - start
+        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        print(f"\n== CLI agreement on 10,000,000 rows ({size_mb:.0f} MB CSV)")
+        print(
+            f"exit {done.returncode}, {seconds:.1f} s, peak RSS {rss / 2**10:.0f} MB "
+            f"(children max before: {before / 2**10:.0f} MB)"
+        )
+        print(done.stdout.strip() or done.stderr.strip()[-2000:])
+
+
+def oracle_table() -> None:
+    sys.path.insert(0, str(ROOT / "tests" / "quality"))
     import crowdkit.aggregation as ck
 
-    print(f"\n== {title}: {len(answers):,} labels ({ck_note})")
-    print(
-        f"{'method':8s} {'ours s':>9s} {'ck s':>9s} {'speedup':>8s} {'ours MB':>9s} {'ck MB':>9s}"
-        f" {'ours acc':>9s} {'ck acc':>9s}"
-    )
-    pairs = [
-        ("MV", MajorityVote, ck.MajorityVote),
-        ("DS", DawidSkene, ck.DawidSkene),
-        ("GLAD", GLAD, ck.GLAD),
-        ("MACE", MACE, ck.MACE),
-    ]
-    ck_frame = to_crowdkit(ck_answers)
-    for name, ours, theirs in pairs:
-        labels, seconds, peak = measure(lambda ours=ours: ours().fit_predict(answers))
-        if name in skip_ck:
-            print(f"{name:8s} {seconds:9.2f} {'skipped':>9s}")
-            continue
-        ck_labels, ck_seconds, ck_peak = measure(
-            lambda theirs=theirs: theirs().fit_predict(ck_frame)
-        )
-        if truth is None:
-            ours_acc, ck_acc = accuracy(labels, ck_labels), 1.0  # agreement with crowd-kit
-        else:
-            ours_acc, ck_acc = accuracy(labels, truth), accuracy(ck_labels, truth)
-        if len(ck_answers) != len(answers):
-            sub_ours = ours().fit_predict(ck_answers)
-            ours_acc = accuracy(sub_ours, truth) if truth is not None else ours_acc
-        print(
-            f"{name:8s} {seconds:9.2f} {ck_seconds:9.2f} {ck_seconds / seconds:7.1f}x"
-            f" {peak:9.1f} {ck_peak:9.1f} {ours_acc:9.4f} {ck_acc:9.4f}"
-        )
+    from conftest import SNOW_SETS, TIS_SETS, load_snow, load_truth_inference
+
+    for name in [*TIS_SETS, *SNOW_SETS]:
+        loader = load_snow if name in SNOW_SETS else load_truth_inference
+        answers, truth = loader(DATA, name)
+        frame = to_crowdkit(answers)
+        for method, model in (
+            ("dawid-skene", ck.DawidSkene(n_iter=100)),
+            ("one-coin", ck.OneCoinDawidSkene(n_iter=100)),
+            ("glad", ck.GLAD()),
+            ("mace", ck.MACE(n_restarts=1)),
+        ):
+            labels, seconds = timed(lambda model=model, frame=frame: model.fit_predict(frame))
+            print(f"{name:36s} {method:12s} {accuracy(labels, truth):.4f} ({seconds:.1f} s)")
+    _ = OneCoinDawidSkene
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--full", action="store_true", help="crowd-kit GLAD/MACE at 1M labels")
-    parser.add_argument("--skip-real", action="store_true")
-    parser.add_argument("--skip-sim", action="store_true")
-    parser.add_argument("--skip-alpha", action="store_true")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="default: crowd-kit GLAD/MACE at 100k")
+    mode.add_argument("--full", action="store_true", help="crowd-kit GLAD/MACE at 1M labels")
+    mode.add_argument("--alpha", action="store_true", help="only alpha vs krippendorff")
+    mode.add_argument("--cli-10m", action="store_true", help="only the CLI on 10M rows")
+    mode.add_argument("--oracle-table", action="store_true", help="crowd-kit oracle accuracies")
+    parser.add_argument("--crowdkit-only", action="store_true", help="skip ours (with --full)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-
-    if not args.skip_real:
-        path = DATA / "gal-adultcontent" / "AdultContent2" / "labels.txt"
-        adult = pd.read_csv(path, sep="\t", header=None, names=["labeller_id", "item_id", "label"])
+    print(f"python {sys.version.split()[0]}, numpy {np.__version__}, pandas {pd.__version__}")
+    if args.alpha:
+        bench_alpha()
+        return
+    if args.cli_10m:
+        bench_cli_10m()
+        return
+    if args.oracle_table:
+        oracle_table()
+        return
+    if args.full:
+        answers, truth = simulation()
         compare(
-            "AdultContent2 (acc = agreement with crowd-kit; gold sealed)",
-            adult,
-            None,
-            adult,
-            "crowd-kit on the same data",
-            set(),
+            "simulation 1M, crowd-kit at 1M",
+            answers,
+            truth,
+            ["GLAD", "MACE", "DS"],
+            crowdkit_only=args.crowdkit_only,
         )
-
-    if not args.skip_sim:
-        sim = simulate_answers(
-            333_334,
-            200,
-            10,
-            labels_per_item=3,
-            accuracy_range=(0.5, 0.95),
-            spammer_fraction=0.1,
-            seed=0,
-        )
-        answers = sim.answers.iloc[:1_000_000]
-        if args.full:
-            compare("simulation 1M", answers, sim.true_labels, answers, "crowd-kit at 1M", set())
-        else:
-            compare(
-                "simulation 1M, MV/DS",
-                answers,
-                sim.true_labels,
-                answers,
-                "crowd-kit at 1M",
-                {"GLAD", "MACE"},
-            )
-            sub = answers[answers["item_id"] < 33_334]
-            compare(
-                "simulation 100k subsample (quick mode: crowd-kit GLAD/MACE here, not at 1M)",
-                sub,
-                sim.true_labels.iloc[:33_334],
-                sub,
-                "both on the 100k subsample",
-                {"MV", "DS"},
-            )
-            for name, ours in (("GLAD", GLAD), ("MACE", MACE)):
-                labels, seconds, peak = measure(lambda ours=ours: ours().fit_predict(answers))
-                print(
-                    f"{name:8s} ours at 1M: {seconds:.2f} s, {peak:.1f} MB, "
-                    f"acc {accuracy(labels, sim.true_labels):.4f}"
-                )
-
-    if not args.skip_alpha:
-        rng = np.random.default_rng(0)
-        truth = rng.integers(0, 4, size=100_000)
-        noisy = np.where(rng.random((50, 100_000)) < 0.8, truth, rng.integers(0, 4, (50, 100_000)))
-        data = noisy.astype(float)
-        data[rng.random(data.shape) < 0.3] = np.nan  # 30% missing
-        labeller, unit = np.nonzero(~np.isnan(data))
-        frame = pd.DataFrame(
-            {"item_id": unit, "labeller_id": labeller, "label": noisy[labeller, unit]}
-        )
-        theirs, ck_s, ck_mb = measure(
-            lambda: krippendorff.alpha(data, level_of_measurement="nominal")
-        )
-        ours, s, mb = measure(
-            lambda: compute_krippendorff_alpha(frame, n_resamples=0, per_class=False)
-        )
-        print(f"\n== Krippendorff alpha, 100k units x 50 labellers ({len(frame):,} answers)")
-        print(f"krippendorff: {ck_s:.2f} s {ck_mb:.1f} MB alpha={theirs:.9f}")
-        print(f"ours (no CI): {s:.2f} s {mb:.1f} MB alpha={ours.value:.9f}")
-        boot, s2, mb2 = measure(
-            lambda: compute_krippendorff_alpha(frame, n_resamples=1000, per_class=False)
-        )
-        print(
-            f"ours + 1000 bootstrap CI: {s2:.2f} s {mb2:.1f} MB [{boot.ci_low:.4f}, {boot.ci_high:.4f}]"
-        )
+        return
+    path = DATA / "gal-adultcontent" / "AdultContent2" / "labels.txt"
+    adult = pd.read_csv(path, sep="\t", header=None, names=["labeller_id", "item_id", "label"])
+    compare(
+        "AdultContent2 (acc = agreement with crowd-kit's labels; no usable gold)",
+        adult,
+        None,
+        ["MV", "DS", "GLAD", "MACE"],
+    )
+    answers, truth = simulation()
+    compare("simulation 1M (acc vs planted truth)", answers, truth, ["MV", "DS"])
+    sub = answers[answers["item_id"] < 33_334]
+    compare(
+        "simulation 100k-label subsample (quick: crowd-kit GLAD/MACE here, not at 1M)",
+        sub,
+        truth.iloc[:33_334],
+        ["GLAD", "MACE"],
+    )
+    ours_only("simulation 1M", answers, truth, ["GLAD", "MACE"])
+    bench_alpha()
 
 
 if __name__ == "__main__":

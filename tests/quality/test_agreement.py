@@ -214,7 +214,9 @@ def test_permuting_labeller_ids_changes_nothing(rows, seed):
     frame = _frame(rows)
     names = sorted(frame["labeller_id"].unique())
     shuffled = np.random.default_rng(seed).permutation(names)
-    renamed = frame.assign(labeller_id=frame["labeller_id"].map(dict(zip(names, shuffled))))
+    renamed = frame.assign(
+        labeller_id=frame["labeller_id"].map(dict(zip(names, shuffled, strict=True)))
+    )
     renamed = renamed.sample(frac=1.0, random_state=seed)
     for compute in (compute_krippendorff_alpha, compute_fleiss_kappa, compute_gwet_ac1):
         try:

@@ -57,7 +57,7 @@ def test_bootstrap_coverage_of_fleiss_kappa():
     bootstrap under-covers slightly at 150 items).
     """
     confusions = np.tile(np.array([[0.85, 0.15], [0.25, 0.75]]), (4, 1, 1))
-    common = dict(labels_per_item=4, class_prior=[0.7, 0.3], labeller_confusions=confusions)
+    common = {"labels_per_item": 4, "class_prior": [0.7, 0.3], "labeller_confusions": confusions}
     population = compute_fleiss_kappa(
         simulate_answers(200_000, 4, 2, seed=999, **common).answers, n_resamples=0, per_class=False
     ).value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["BaseAggregator", "encode_gold", "log_normalise", "sparse_sum"]
+__all__ = ["BaseAggregator", "answer_matrix", "encode_gold", "log_normalise", "sparse_sum"]
 
 from collections.abc import Hashable
 from typing import Self
@@ -10,6 +10,7 @@ from typing import Self
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import scipy.sparse as sp
 
 from labelops.errors import InvalidInput
 from labelops.quality.answers import EncodedAnswers, encode_answers
@@ -23,11 +24,37 @@ def sparse_sum(codes: npt.NDArray[np.integer], weights: FloatArray, size: int) -
     return np.bincount(codes, weights=weights, minlength=size).astype(np.float64)
 
 
+def answer_matrix(encoded: EncodedAnswers) -> sp.csr_matrix:
+    """Answer counts as a sparse ``(n_items, n_labellers * n_classes)`` matrix.
+
+    Column ``w * n_classes + l`` of row ``j`` counts how often labeller ``w`` answered ``l``
+    on item ``j``. Every per-answer sum of a quantity that depends only on (labeller,
+    answer) and the item becomes one sparse product: ``A @ T`` gathers a
+    ``(labellers * classes, K)`` table into item rows, ``A.T @ P`` scatters item rows back
+    into (labeller, answer) cells. That replaces a per-class loop of ``np.bincount`` over a
+    gathered ``(n_answers, K)`` array (the cost of the E- and M-steps) by one pass over the
+    non-zeros.
+    """
+    n_cells = encoded.n_labellers * encoded.n_classes
+    columns = encoded.labeller_codes.astype(np.int64) * encoded.n_classes + encoded.label_codes
+    matrix = sp.csr_matrix(
+        (np.ones(encoded.n_answers), (encoded.item_codes, columns)),
+        shape=(encoded.n_items, n_cells),
+    )
+    matrix.sum_duplicates()
+    return matrix
+
+
 def log_normalise(log_scores: FloatArray) -> FloatArray:
-    """Row-wise softmax of log scores, shifted by the row max so exp never overflows."""
-    shifted = log_scores - log_scores.max(axis=1, keepdims=True)
-    scores = np.exp(shifted)
-    return np.asarray(scores / scores.sum(axis=1, keepdims=True))
+    """Row-wise softmax of log scores, shifted by the row max so exp never overflows.
+
+    Works in one scratch array (in place after the first subtraction): on a
+    ``(333k, 10)`` posterior, temporaries cost as much time as the arithmetic.
+    """
+    scores = log_scores - log_scores.max(axis=1, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=1, keepdims=True)
+    return np.asarray(scores)
 
 
 def encode_gold(gold: pd.Series | None, encoded: EncodedAnswers) -> IntArray:
