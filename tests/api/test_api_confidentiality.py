@@ -33,6 +33,10 @@ SCOPED_READS = {
     ("GET", "/api/taxonomies"),
     ("GET", "/api/taxonomies/{taxonomy_id}"),
     ("GET", "/api/audit-events"),
+    ("GET", "/api/audits"),
+    ("GET", "/api/audit/error-types"),
+    ("GET", "/api/disputes"),
+    ("GET", "/api/feedback"),
 }
 
 # Bodies that pass validation, so the request reaches authorisation.
@@ -64,6 +68,8 @@ def _example(schema: dict[str, Any], components: dict[str, Any]) -> Any:
     if "anyOf" in schema:
         options = [option for option in schema["anyOf"] if option.get("type") != "null"]
         return _example(options[0], components) if options else None
+    if "enum" in schema:
+        return schema["enum"][0]
     kind = schema.get("type")
     if kind == "object":
         properties = schema.get("properties", {})

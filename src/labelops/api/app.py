@@ -41,9 +41,16 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
 
-    from labelops.api.routers import audit, directory, labelling, projects, taxonomies
+    from labelops.api.routers import (
+        audit,
+        directory,
+        labelling,
+        projects,
+        quality,
+        taxonomies,
+    )
 
-    for module in (directory, taxonomies, projects, labelling, audit):
+    for module in (directory, taxonomies, projects, labelling, quality, audit):
         app.include_router(module.router)
 
     @app.get("/api/health", tags=["meta"])
