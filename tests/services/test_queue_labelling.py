@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from factories import make_world
 from sqlalchemy import func, select
 
+from factories import make_world
 from labelops.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from labelops.services import finals, labelling, queue
 from labelops.store.models import FinalLabel, Label, Task
