@@ -43,6 +43,7 @@ for _module, _name in (("labelops.cli.quality", "quality"), ("labelops.cli.audit
         app.add_typer(importlib.import_module(_module).app, name=_name)
     except ModuleNotFoundError:  # an area not installed in this build
         pass
+import labelops.cli.audit_workflow  # noqa: E402, F401  (adds the workflow to ``audit``)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 

@@ -1,0 +1,159 @@
+"""``labelops audit ...`` on a real database: lots, start, verdict, report, rework, gold."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from typer.testing import CliRunner
+
+from factories import make_world
+from labelops.cli.main import app
+from labelops.services import audits, labelling, queue
+from labelops.services.policy import SYSTEM_ACTOR
+from labelops.store.types import utcnow
+
+runner = CliRunner()
+
+
+def _label_all(session, world, key="gambling"):
+    project_id = world.project_ids["A"]
+    actor = world.actors["labeller-a1"]
+    when = utcnow() - timedelta(minutes=5)
+    while (served := queue.next_task(session, actor, project_id, now=when)) is not None:
+        labelling.submit_label(session, actor, served.assignment_id, [key], now=when)
+
+
+def _run(*args):
+    result = runner.invoke(app, ["audit", *args])
+    return result
+
+
+def test_lot_start_verdict_report_round_trip(cli_env, session):
+    world = make_world(session, n_items=8, overlap=1)
+    _label_all(session, world)
+    created = _run("lot-create", "project-a", "--vendor", "vendor-A", "--json")
+    assert created.exit_code == 0, created.output
+    lot = json.loads(created.stdout)
+    listed = json.loads(_run("lots", "project-a", "--json").stdout)
+    assert [(row["id"], row["n_labels"]) for row in listed] == [(lot["id"], 8)]
+    table = _run("lots", "project-a")
+    assert table.exit_code == 0 and "period" in table.stdout
+    started = _run("start", str(lot["id"]), "--aql", "1.0", "--seed", "3", "--json")
+    assert started.exit_code == 0, started.output
+    audit = json.loads(started.stdout)
+    items = json.loads(_run("items", str(audit["id"]), "--json").stdout)
+    assert items and all(item["vendor_value"] is None for item in items)
+    for index, item in enumerate(items):
+        if index == 0:
+            args = [
+                "--answer",
+                "compliant",
+                "--verdict",
+                "incorrect",
+                "--error-type",
+                "over_flagging",
+                "--severity",
+                "minor",
+                "--comment",
+                "不是賭博",
+            ]
+        else:
+            args = ["--answer", "gambling", "--verdict", "correct"]
+        done = _run("verdict", str(audit["id"]), str(item["label_id"]), *args)
+        assert done.exit_code == 0, done.output
+    report = json.loads(_run("report", str(audit["id"]), "--json").stdout)
+    assert report["audit"]["n_defects"] == 1 and report["audit"]["decision"] in (
+        "accepted",
+        "rejected",
+    )
+    assert report["estimate"]["n_audited"] == len(items)
+    pretty = _run("report", str(audit["id"]))
+    assert pretty.exit_code == 0 and "Ac / Re" in pretty.stdout
+    feedback = json.loads(_run("feedback", "--json").stdout)
+    assert feedback[0]["right_value"] == ["compliant"]
+
+
+def test_bad_input_exit_codes(cli_env, session):
+    world = make_world(session, n_items=4, overlap=1)
+    _label_all(session, world)
+    lot = json.loads(_run("lot-create", "project-a", "--vendor", "vendor-A", "--json").stdout)
+    bad_aql = _run("start", str(lot["id"]), "--aql", "0.7")
+    assert bad_aql.exit_code == 2 and "0.65" in bad_aql.output
+    empty = _run("lot-create", "project-a", "--vendor", "vendor-A")
+    assert empty.exit_code == 2
+    naive = _run("lot-create", "project-a", "--vendor", "vendor-A", "--since", "yesterday")
+    assert naive.exit_code == 2
+    assert _run("start", str(lot["id"]), "--seed", "1").exit_code == 0
+    twice = _run("start", str(lot["id"]))
+    assert twice.exit_code == 4
+    missing = _run("report", "999")
+    assert missing.exit_code == 3
+
+
+def test_rework_and_disputes_and_gold(cli_env, session, tmp_path):
+    world = make_world(session, n_items=6, overlap=1)
+    _label_all(session, world)
+    lot = json.loads(_run("lot-create", "project-a", "--vendor", "vendor-A", "--json").stdout)
+    audit = json.loads(_run("start", str(lot["id"]), "--seed", "2", "--json").stdout)
+    items = audits.list_audit_items(session, SYSTEM_ACTOR, audit["id"])
+    for item in items:
+        done = _run(
+            "verdict",
+            str(audit["id"]),
+            str(item.label_id),
+            "--answer",
+            "adult",
+            "--verdict",
+            "incorrect",
+            "--error-type",
+            "wrong_label",
+            "--severity",
+            "critical",
+        )
+        assert done.exit_code == 0, done.output
+    sent = _run("rework", str(audit["id"]), "--priority", "20", "--json")
+    assert sent.exit_code == 0, sent.output
+    assert json.loads(sent.stdout)["n_items"] == 6
+    opened = _run("dispute-open", str(audit["id"]), str(items[0].label_id), "--reason", "看不出來")
+    assert opened.exit_code == 0, opened.output
+    listed = json.loads(_run("disputes", "--json").stdout)
+    assert listed[0]["status"] == "open"
+    resolved = _run("dispute-resolve", str(listed[0]["id"]), "--outcome", "overturn")
+    assert resolved.exit_code == 0 and "overturned" in resolved.stdout
+    gold_file = tmp_path / "gold.csv"
+    gold_file.write_text(
+        "external_id,label,explanation_en,explanation_zh\nb-00000,gambling,Casino,賭場\n",
+        encoding="utf-8",
+    )
+    imported = _run("gold", "import", "project-b", str(gold_file), "--json")
+    assert imported.exit_code == 0, imported.output
+    assert json.loads(imported.stdout)["n_created"] == 1
+    added = _run(
+        "gold",
+        "add",
+        "project-b",
+        "b-00001",
+        "--label",
+        "adult",
+        "--explanation-en",
+        "Adult",
+        "--explanation-zh",
+        "成人",
+    )
+    assert added.exit_code == 0, added.output
+    bad = _run(
+        "gold",
+        "add",
+        "project-b",
+        "b-00002",
+        "--label",
+        "weapons",
+        "--explanation-en",
+        "x",
+        "--explanation-zh",
+        "x",
+    )
+    assert bad.exit_code == 2
+    accuracy = _run("gold", "accuracy", "project-b", "--json")
+    assert accuracy.exit_code == 0 and json.loads(accuracy.stdout) == []
