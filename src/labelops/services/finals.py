@@ -12,8 +12,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from labelops.errors import InvalidInput, NotFound
@@ -34,6 +35,7 @@ __all__ = [
     "get_snapshot",
     "latest_snapshot",
     "refresh_live_final_label",
+    "refresh_live_final_value",
 ]
 
 FINALIZE_METHODS = ("majority", "weighted-majority", "dawid-skene", "one-coin", "glad", "mace")
@@ -84,6 +86,49 @@ def refresh_live_final_label(
     live.status = status.value
     live.n_labels = vote.n_votes
     live.updated_at = now
+    return status.value
+
+
+_FINALS = cast(Table, FinalLabel.__table__)
+_LABELS = cast(Table, Label.__table__)
+_LIVE_QUERY = select(_FINALS.c.id, _FINALS.c.status).where(
+    _FINALS.c.task_id == bindparam("task_id"), _FINALS.c.snapshot_id.is_(None)
+)
+_VOTES_QUERY = select(_LABELS.c.value).where(
+    _LABELS.c.task_id == bindparam("task_id"), _LABELS.c.is_current.is_(True)
+)
+
+
+def refresh_live_final_value(
+    connection: Connection, task_id: int, project_id: int, *, multi_label: bool, now: datetime
+) -> str | None:
+    """``refresh_live_final_label`` in Core statements, for the submit hot path.
+
+    The same rule (majority vote, ties need adjudication, audited rows stay), without
+    loading ORM objects; runs inside the caller's transaction on ``connection``.
+    """
+    live = connection.execute(_LIVE_QUERY, {"task_id": task_id}).first()
+    if live is not None and live.status == FinalStatus.AUDITED.value:
+        return None
+    votes = connection.execute(_VOTES_QUERY, {"task_id": task_id}).scalars().all()
+    vote = compute_item_vote(votes, multi_label=multi_label)
+    status = FinalStatus.NEEDS_ADJUDICATION if vote.tied else FinalStatus.FINAL
+    values = {
+        "value": list(vote.label) if vote.label is not None else None,
+        "method": "majority",
+        "confidence": round(vote.share, 6),
+        "status": status.value,
+        "n_labels": vote.n_votes,
+        "updated_at": now,
+    }
+    if live is None:
+        connection.execute(
+            insert(_FINALS).values(
+                task_id=task_id, project_id=project_id, snapshot_id=None, **values
+            )
+        )
+    else:
+        connection.execute(update(_FINALS).where(_FINALS.c.id == live.id).values(**values))
     return status.value
 
 

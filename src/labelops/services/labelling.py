@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, and_, bindparam, case, select
 from sqlalchemy.orm import Session
 
 from labelops.errors import Conflict, InvalidInput, NotFound
 from labelops.services._tx import transaction
 from labelops.services.audit_trail import record_event
-from labelops.services.finals import refresh_live_final_label
+from labelops.services.finals import refresh_live_final_label, refresh_live_final_value
 from labelops.services.policy import Actor, authorize
 from labelops.services.projects import load_project_context
-from labelops.services.queue import release_assignment
-from labelops.store.models import Assignment, FinalLabel, Label, Task
+from labelops.services.queue import release_assignment, work_taxonomy
+from labelops.store.models import Assignment, FinalLabel, Label, Project, Task, Taxonomy
 from labelops.store.types import utcnow
 from labelops.types import AssignmentStatus, FinalStatus, LabelMode, TaskStatus
 
@@ -86,53 +87,121 @@ def submit_label(
     if active_ms is not None and not 0 <= active_ms <= MAX_ACTIVE_MS:
         raise InvalidInput("errors.label.bad_active_ms", field="active_ms", value=active_ms)
     with transaction(session):
-        assignment = session.scalar(
-            select(Assignment).where(Assignment.id == assignment_id).with_for_update()
-        )
-        if assignment is None or assignment.labeller_id != actor.user_id:
+        # The hot path runs as Core statements (no ORM unit of work); a revision, the
+        # rare case, goes through the ORM below.
+        connection = session.connection()
+        row = connection.execute(_ASSIGNMENT_QUERY, {"assignment_id": assignment_id}).first()
+        if row is None or row.labeller_id != actor.user_id:
             raise NotFound("errors.assignment.not_found", assignment=assignment_id)
-        context = load_project_context(session, assignment.project_id)
-        keys = validate_label_value(list(value), context.label_keys, context.taxonomy.mode)
-        if assignment.status == AssignmentStatus.SUBMITTED.value:
+        allowed, mode = work_taxonomy(connection, row)
+        keys = validate_label_value(list(value), allowed, mode)
+        if row.status == AssignmentStatus.SUBMITTED.value:
+            assignment = session.get(Assignment, assignment_id)
+            if assignment is None:
+                raise NotFound("errors.assignment.not_found", assignment=assignment_id)
             return _revise(session, actor, assignment, keys, active_ms, now)
-        if assignment.status == AssignmentStatus.SKIPPED.value:
+        if row.status == AssignmentStatus.SKIPPED.value:
             raise Conflict("errors.assignment.skipped", assignment=assignment_id)
-        if (
-            assignment.status == AssignmentStatus.EXPIRED.value
-            or assignment.lease_expires_at <= now
-        ):
+        if row.status == AssignmentStatus.EXPIRED.value or row.lease_expires_at <= now:
             raise Conflict(
                 "errors.assignment.expired",
                 assignment=assignment_id,
-                expired_at=assignment.lease_expires_at.isoformat(),
+                expired_at=row.lease_expires_at.isoformat(),
             )
-        label = Label(
-            assignment_id=assignment.id,
-            task_id=assignment.task_id,
-            project_id=assignment.project_id,
-            labeller_id=assignment.labeller_id,
-            vendor_id=assignment.vendor_id,
-            value=keys,
-            revision=1,
-            is_current=True,
-            served_at=assignment.served_at,
-            submitted_at=now,
-            active_ms=active_ms,
+        fields = {
+            "assignment_id": assignment_id,
+            "task_id": row.task_id,
+            "project_id": row.project_id,
+            "labeller_id": row.labeller_id,
+            "vendor_id": row.vendor_id,
+            "value": keys,
+            "revision": 1,
+            "is_current": True,
+            "served_at": row.served_at,
+            "submitted_at": now,
+            "active_ms": active_ms,
+        }
+        label_id = connection.execute(_INSERT_LABEL, fields).scalar_one()
+        connection.execute(
+            _SUBMIT_ASSIGNMENT,
+            {
+                "b_id": assignment_id,
+                "status": AssignmentStatus.SUBMITTED.value,
+                "submitted_at": now,
+            },
         )
-        session.add(label)
-        assignment.status = AssignmentStatus.SUBMITTED.value
-        assignment.submitted_at = now
-        task = session.scalar(select(Task).where(Task.id == assignment.task_id).with_for_update())
+        task = connection.execute(
+            _COUNT_LABEL, {"b_task_id": row.task_id, "b_overlap": row.overlap}
+        ).first()
         if task is None:
             raise NotFound("errors.assignment.not_found", assignment=assignment_id)
-        task.n_labels += 1
         final_status = None
-        if not task.is_gold and task.n_labels >= context.project.overlap:
-            task.status = TaskStatus.COMPLETE.value
-            session.flush()
-            final_status = refresh_live_final_label(session, context, task, now=now)
-        session.flush()
+        if not task.is_gold and task.n_labels >= row.overlap:
+            final_status = refresh_live_final_value(
+                connection,
+                row.task_id,
+                row.project_id,
+                multi_label=mode == LabelMode.MULTI.value,
+                now=now,
+            )
+        label = Label(id=label_id, **fields)
         return SubmitResult(label=label, created=True, final_status=final_status)
+
+
+_ASSIGNMENTS = cast(Table, Assignment.__table__)
+_LABELS = cast(Table, Label.__table__)
+_TASKS = cast(Table, Task.__table__)
+_PROJECTS = cast(Table, Project.__table__)
+_TAXONOMIES = cast(Table, Taxonomy.__table__)
+
+_ASSIGNMENT_QUERY = (
+    select(
+        _ASSIGNMENTS.c.id,
+        _ASSIGNMENTS.c.task_id,
+        _ASSIGNMENTS.c.project_id,
+        _ASSIGNMENTS.c.labeller_id,
+        _ASSIGNMENTS.c.vendor_id,
+        _ASSIGNMENTS.c.status,
+        _ASSIGNMENTS.c.served_at,
+        _ASSIGNMENTS.c.lease_expires_at,
+        _PROJECTS.c.overlap,
+        _PROJECTS.c.taxonomy_id,
+        _TAXONOMIES.c.mode,
+        _TAXONOMIES.c.key,
+        _TAXONOMIES.c.version,
+        _TAXONOMIES.c.created_at,
+    )
+    .join(_PROJECTS, _PROJECTS.c.id == _ASSIGNMENTS.c.project_id)
+    .join(_TAXONOMIES, _TAXONOMIES.c.id == _PROJECTS.c.taxonomy_id)
+    .where(_ASSIGNMENTS.c.id == bindparam("assignment_id"))
+    .with_for_update(of=_ASSIGNMENTS)
+)
+
+_INSERT_LABEL = _LABELS.insert().returning(_LABELS.c.id)
+
+_SUBMIT_ASSIGNMENT = _ASSIGNMENTS.update().where(_ASSIGNMENTS.c.id == bindparam("b_id"))
+
+# One statement counts the label and completes the task when it reaches the overlap
+# (SET expressions see the old row, so ``n_labels + 1`` is the new count). On
+# PostgreSQL the UPDATE locks the task row for the rest of the transaction.
+_COUNT_LABEL = (
+    _TASKS.update()
+    .where(_TASKS.c.id == bindparam("b_task_id"))
+    .values(
+        n_labels=_TASKS.c.n_labels + 1,
+        status=case(
+            (
+                and_(
+                    _TASKS.c.is_gold.is_(False),
+                    _TASKS.c.n_labels + 1 >= bindparam("b_overlap"),
+                ),
+                TaskStatus.COMPLETE.value,
+            ),
+            else_=_TASKS.c.status,
+        ),
+    )
+    .returning(_TASKS.c.n_labels, _TASKS.c.is_gold)
+)
 
 
 def _revise(

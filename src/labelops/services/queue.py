@@ -9,6 +9,9 @@ one labeller labelling an item twice.
 
 Cost: each claim reads the queue index from its front: it passes over tasks whose
 slots are all leased and tasks this labeller already did, never the whole project.
+A claim is a few Core statements (project and vendor check, held leases, expired
+leases, the claim, the item, the lease); the taxonomy's keys come from a process
+cache, since a taxonomy version used by a project never changes.
 """
 
 from __future__ import annotations
@@ -16,16 +19,23 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import Connection, Table, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from labelops.errors import NotFound, PermissionDenied
 from labelops.services._tx import transaction
 from labelops.services.policy import Actor, authorize
-from labelops.services.projects import ProjectContext, load_project_context
-from labelops.store.models import Assignment, Item, Task
+from labelops.store.models import (
+    Assignment,
+    Item,
+    Project,
+    ProjectVendor,
+    Task,
+    Taxonomy,
+    TaxonomyLabel,
+)
 from labelops.store.types import utcnow
 from labelops.types import AssignmentStatus, Role, TaskStatus
 
@@ -35,6 +45,7 @@ __all__ = [
     "next_task",
     "reclaim_expired_leases",
     "release_assignment",
+    "work_taxonomy",
 ]
 
 DEFAULT_LEASE_SECONDS = 600
@@ -87,84 +98,231 @@ def next_task(
         raise PermissionDenied("errors.queue.labellers_only")
     now = now or utcnow()
     rng = rng or random.Random()
+    labeller_id = actor.user_id
+    # This is the hottest path of the API: it runs as a handful of Core statements
+    # (no ORM unit of work) with the immutable taxonomy keys cached in-process.
     with transaction(session):
-        context = load_project_context(session, project_id)
-        if actor.vendor_id not in context.vendor_ids:
+        connection = session.connection()
+        project = connection.execute(
+            _PROJECT_QUERY, {"project_id": project_id, "vendor_id": actor.vendor_id}
+        ).first()
+        if project is None or not project.vendor_assigned:
             raise NotFound("errors.project.not_found", project=project_id)
-        held = list(
-            session.scalars(
-                select(Assignment)
-                .where(
-                    Assignment.labeller_id == actor.user_id,
-                    Assignment.project_id == project_id,
-                    Assignment.status == AssignmentStatus.LEASED.value,
-                    Assignment.lease_expires_at > now,
-                )
-                .order_by(Assignment.served_at, Assignment.id)
-                .limit(MAX_HELD_LEASES)
-            )
-        )
+        keys, mode = work_taxonomy(connection, project)
+        held = connection.execute(
+            _HELD_QUERY,
+            {"labeller_id": labeller_id, "project_id": project_id, "now": now},
+        ).all()
         if held and (not prefetch or len(held) >= MAX_HELD_LEASES):
-            return _served(session, context, held[-1] if prefetch else held[0])
+            lease = held[-1] if prefetch else held[0]
+            held_item = connection.execute(_ITEM_QUERY, {"task_id": lease.task_id}).one()
+            return _served_task(lease.id, lease.task_id, held_item, keys, mode, lease)
         reclaim_expired_leases(session, project_id, now=now)
-        want_gold = context.project.gold_rate > 0 and rng.random() < context.project.gold_rate
-        task_id = _claim(session, context, actor.user_id, gold=want_gold)
+        want_gold = project.gold_rate > 0 and rng.random() < project.gold_rate
+        task_id = _claim(connection, project_id, project.overlap, labeller_id, gold=want_gold)
         if task_id is None and want_gold:
-            task_id = _claim(session, context, actor.user_id, gold=False)
+            task_id = _claim(connection, project_id, project.overlap, labeller_id, gold=False)
         if task_id is None:
             return None
-        seconds = context.project.lease_seconds or lease_seconds or DEFAULT_LEASE_SECONDS
+        seconds = project.lease_seconds or lease_seconds or DEFAULT_LEASE_SECONDS
         expires = now + timedelta(seconds=seconds)
-        revived = session.scalar(
-            select(Assignment).where(
-                Assignment.task_id == task_id,
-                Assignment.labeller_id == actor.user_id,
-                Assignment.status == AssignmentStatus.EXPIRED.value,
+        item = connection.execute(
+            _ITEM_QUERY_REVIVE, {"task_id": task_id, "labeller_id": labeller_id}
+        ).one()
+        if item.expired_assignment_id is not None:
+            assignment_id = item.expired_assignment_id
+            connection.execute(
+                _ASSIGNMENTS.update()
+                .where(_ASSIGNMENTS.c.id == assignment_id)
+                .values(
+                    status=AssignmentStatus.LEASED.value, served_at=now, lease_expires_at=expires
+                )
             )
-        )
-        if revived is not None:
-            assignment = revived
-            assignment.status = AssignmentStatus.LEASED.value
-            assignment.served_at = now
-            assignment.lease_expires_at = expires
         else:
-            assignment = Assignment(
-                task_id=task_id,
-                project_id=project_id,
-                labeller_id=actor.user_id,
-                vendor_id=actor.vendor_id,
-                status=AssignmentStatus.LEASED.value,
-                served_at=now,
-                lease_expires_at=expires,
-            )
-            session.add(assignment)
-        session.execute(
-            update(Task).where(Task.id == task_id).values(slots_taken=Task.slots_taken + 1)
+            assignment_id = connection.execute(
+                _INSERT_ASSIGNMENT,
+                {
+                    "task_id": task_id,
+                    "project_id": project_id,
+                    "labeller_id": labeller_id,
+                    "vendor_id": actor.vendor_id,
+                    "status": AssignmentStatus.LEASED.value,
+                    "served_at": now,
+                    "lease_expires_at": expires,
+                    "submitted_at": None,
+                    "skip_reason": None,
+                },
+            ).scalar_one()
+        connection.execute(_TAKE_SLOT, {"task_id": task_id})
+        return ServedTask(
+            assignment_id=assignment_id,
+            task_id=task_id,
+            item=_item_dict(item),
+            labels=keys,
+            mode=mode,
+            served_at=now,
+            lease_expires_at=expires,
+            current_label=None,  # a fresh or revived lease has no label yet
         )
-        session.flush()
-        return _served(session, context, assignment)
+
+
+_TASKS = cast(Table, Task.__table__)
+_ASSIGNMENTS = cast(Table, Assignment.__table__)
+_ITEMS = cast(Table, Item.__table__)
+_PROJECTS = cast(Table, Project.__table__)
+_TAXONOMIES = cast(Table, Taxonomy.__table__)
+_TAXONOMY_LABELS = cast(Table, TaxonomyLabel.__table__)
+_PROJECT_VENDORS = cast(Table, ProjectVendor.__table__)
+
+_PROJECT_QUERY = (
+    select(
+        _PROJECTS.c.overlap,
+        _PROJECTS.c.gold_rate,
+        _PROJECTS.c.lease_seconds,
+        _PROJECTS.c.taxonomy_id,
+        _TAXONOMIES.c.mode,
+        _TAXONOMIES.c.key,
+        _TAXONOMIES.c.version,
+        _TAXONOMIES.c.created_at,
+        exists()
+        .where(
+            _PROJECT_VENDORS.c.project_id == _PROJECTS.c.id,
+            _PROJECT_VENDORS.c.vendor_id == bindparam("vendor_id"),
+        )
+        .label("vendor_assigned"),
+    )
+    .join(_TAXONOMIES, _TAXONOMIES.c.id == _PROJECTS.c.taxonomy_id)
+    .where(_PROJECTS.c.id == bindparam("project_id"))
+)
+
+_HELD_QUERY = (
+    select(
+        _ASSIGNMENTS.c.id,
+        _ASSIGNMENTS.c.task_id,
+        _ASSIGNMENTS.c.served_at,
+        _ASSIGNMENTS.c.lease_expires_at,
+    )
+    .where(
+        _ASSIGNMENTS.c.labeller_id == bindparam("labeller_id"),
+        _ASSIGNMENTS.c.project_id == bindparam("project_id"),
+        _ASSIGNMENTS.c.status == AssignmentStatus.LEASED.value,
+        _ASSIGNMENTS.c.lease_expires_at > bindparam("now"),
+    )
+    .order_by(_ASSIGNMENTS.c.served_at, _ASSIGNMENTS.c.id)
+    .limit(MAX_HELD_LEASES)
+)
+
+_ITEM_COLUMNS = (
+    _ITEMS.c.external_id,
+    _ITEMS.c.text,
+    _ITEMS.c.media,
+    _ITEMS.c.advertiser,
+    _ITEMS.c.market,
+    _ITEMS.c.language,
+    _ITEMS.c["metadata"],
+)
+
+_ITEM_QUERY = (
+    select(*_ITEM_COLUMNS)
+    .join(_TASKS, _TASKS.c.item_id == _ITEMS.c.id)
+    .where(_TASKS.c.id == bindparam("task_id"))
+)
+
+# The item of a just-claimed task, and this labeller's expired lease on it, if any
+# (which is revived rather than duplicated: one assignment per task and labeller).
+_ITEM_QUERY_REVIVE = (
+    select(
+        *_ITEM_COLUMNS,
+        select(_ASSIGNMENTS.c.id)
+        .where(
+            _ASSIGNMENTS.c.task_id == _TASKS.c.id,
+            _ASSIGNMENTS.c.labeller_id == bindparam("labeller_id"),
+            _ASSIGNMENTS.c.status == AssignmentStatus.EXPIRED.value,
+        )
+        .scalar_subquery()
+        .label("expired_assignment_id"),
+    )
+    .select_from(_ITEMS.join(_TASKS, _TASKS.c.item_id == _ITEMS.c.id))
+    .where(_TASKS.c.id == bindparam("task_id"))
+)
+
+_INSERT_ASSIGNMENT = _ASSIGNMENTS.insert().returning(_ASSIGNMENTS.c.id)
+
+_TAKE_SLOT = (
+    _TASKS.update()
+    .where(_TASKS.c.id == bindparam("task_id"))
+    .values(slots_taken=_TASKS.c.slots_taken + 1)
+)
+
+_GIVE_SLOT = (
+    _TASKS.update()
+    .where(_TASKS.c.id == bindparam("task_id"))
+    .values(slots_taken=_TASKS.c.slots_taken - 1)
+)
+
+_RECLAIM = (
+    _ASSIGNMENTS.update()
+    .where(
+        _ASSIGNMENTS.c.project_id == bindparam("b_project_id"),
+        _ASSIGNMENTS.c.status == AssignmentStatus.LEASED.value,
+        _ASSIGNMENTS.c.lease_expires_at <= bindparam("b_now"),
+    )
+    .values(status=AssignmentStatus.EXPIRED.value)
+    .returning(_ASSIGNMENTS.c.task_id)
+)
+
+_TAXONOMY_KEYS_QUERY = (
+    select(_TAXONOMY_LABELS.c.key)
+    .where(_TAXONOMY_LABELS.c.taxonomy_id == bindparam("taxonomy_id"))
+    .order_by(_TAXONOMY_LABELS.c.position)
+)
+
+# Taxonomy versions never change once a project uses them, so their label keys are
+# cached per process. The key includes the version's identity and creation time, not
+# just its row id: ids are reused when a database is recreated (tests, demos), and a
+# stale entry must never match a different taxonomy that got the same id.
+_TAXONOMY_CACHE: dict[tuple[int, str, int, datetime], tuple[str, ...]] = {}
+_TAXONOMY_CACHE_MAX = 10_000
+
+
+def work_taxonomy(connection: Connection, project: Any) -> tuple[tuple[str, ...], str]:
+    """Label keys (file order) and mode of a project row from ``_PROJECT_QUERY``-like
+    queries (needs ``taxonomy_id``, ``key``, ``version``, ``created_at``, ``mode``)."""
+    cache_key = (project.taxonomy_id, project.key, project.version, project.created_at)
+    keys = _TAXONOMY_CACHE.get(cache_key)
+    if keys is None:
+        keys = tuple(
+            connection.execute(_TAXONOMY_KEYS_QUERY, {"taxonomy_id": project.taxonomy_id})
+            .scalars()
+            .all()
+        )
+        if len(_TAXONOMY_CACHE) >= _TAXONOMY_CACHE_MAX:
+            _TAXONOMY_CACHE.clear()
+        _TAXONOMY_CACHE[cache_key] = keys
+    return keys, str(project.mode)
 
 
 def _claim(
-    session: Session, context: ProjectContext, labeller_id: int, *, gold: bool
+    connection: Connection, project_id: int, overlap: int, labeller_id: int, *, gold: bool
 ) -> int | None:
     already = exists().where(
-        Assignment.task_id == Task.id,
-        Assignment.labeller_id == labeller_id,
-        Assignment.status != AssignmentStatus.EXPIRED.value,
+        _ASSIGNMENTS.c.task_id == _TASKS.c.id,
+        _ASSIGNMENTS.c.labeller_id == labeller_id,
+        _ASSIGNMENTS.c.status != AssignmentStatus.EXPIRED.value,
     )
-    query = select(Task.id).where(
-        Task.project_id == context.project.id,
-        Task.is_gold.is_(gold),
-        Task.status == TaskStatus.OPEN.value,
+    query = select(_TASKS.c.id).where(
+        _TASKS.c.project_id == project_id,
+        _TASKS.c.is_gold.is_(gold),
+        _TASKS.c.status == TaskStatus.OPEN.value,
         ~already,
     )
     if not gold:
         # Gold items are answered by every labeller, so they have no overlap cap.
-        query = query.where(Task.slots_taken < context.project.overlap)
-    query = query.order_by(Task.priority.desc(), Task.id).limit(1)
-    query = query.with_for_update(skip_locked=True, of=Task)
-    return session.scalar(query)
+        query = query.where(_TASKS.c.slots_taken < overlap)
+    query = query.order_by(_TASKS.c.priority.desc(), _TASKS.c.id).limit(1)
+    query = query.with_for_update(skip_locked=True, of=_TASKS)
+    value = connection.execute(query).scalar()
+    return None if value is None else int(value)
 
 
 def reclaim_expired_leases(session: Session, project_id: int, *, now: datetime) -> int:
@@ -173,53 +331,50 @@ def reclaim_expired_leases(session: Session, project_id: int, *, now: datetime) 
     Returns:
         The number of leases expired now.
     """
+    connection = session.connection()
     expired_task_ids = list(
-        session.scalars(
-            update(Assignment)
-            .where(
-                Assignment.project_id == project_id,
-                Assignment.status == AssignmentStatus.LEASED.value,
-                Assignment.lease_expires_at <= now,
-            )
-            .values(status=AssignmentStatus.EXPIRED.value)
-            .returning(Assignment.task_id)
-        )
+        connection.execute(_RECLAIM, {"b_project_id": project_id, "b_now": now}).scalars()
     )
     for task_id in expired_task_ids:
-        session.execute(
-            update(Task).where(Task.id == task_id).values(slots_taken=Task.slots_taken - 1)
-        )
+        connection.execute(_GIVE_SLOT, {"task_id": task_id})
     return len(expired_task_ids)
 
 
 def release_assignment(session: Session, assignment: Assignment) -> None:
     """Give a leased slot back to the queue (inside the caller's transaction)."""
-    session.execute(
-        update(Task).where(Task.id == assignment.task_id).values(slots_taken=Task.slots_taken - 1)
-    )
+    session.connection().execute(_GIVE_SLOT, {"task_id": assignment.task_id})
 
 
-def _served(session: Session, context: ProjectContext, assignment: Assignment) -> ServedTask:
-    from labelops.store.models import Label
-
-    item = session.execute(
-        select(Item).join(Task, Task.item_id == Item.id).where(Task.id == assignment.task_id)
-    ).scalar_one()
-    current = session.scalar(
-        select(Label.value).where(
-            and_(Label.assignment_id == assignment.id, Label.is_current.is_(True))
-        )
-    )
+def _served_task(
+    assignment_id: int,
+    task_id: int,
+    item: Any,
+    keys: tuple[str, ...],
+    mode: str,
+    lease: Any,
+) -> ServedTask:
     return ServedTask(
-        assignment_id=assignment.id,
-        task_id=assignment.task_id,
-        item=item_payload(item),
-        labels=context.label_keys,
-        mode=context.taxonomy.mode,
-        served_at=assignment.served_at,
-        lease_expires_at=assignment.lease_expires_at,
-        current_label=tuple(current) if current else None,
+        assignment_id=assignment_id,
+        task_id=task_id,
+        item=_item_dict(item),
+        labels=keys,
+        mode=mode,
+        served_at=lease.served_at,
+        lease_expires_at=lease.lease_expires_at,
+        current_label=None,  # a leased assignment has no label (submitting ends the lease)
     )
+
+
+def _item_dict(item: Any) -> dict[str, Any]:
+    return {
+        "external_id": item.external_id,
+        "text": item.text,
+        "media": item.media,
+        "advertiser": item.advertiser,
+        "market": item.market,
+        "language": item.language,
+        "metadata": item.metadata,
+    }
 
 
 def item_payload(item: Item) -> dict[str, Any]:
