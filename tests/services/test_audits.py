@@ -285,3 +285,58 @@ def test_vendor_roles_see_only_their_reviewed_items(session):
         with pytest.raises(NotFound):
             call()
     assert audits.list_audits(session, world.actors["manager-b"]) == []
+
+
+def test_error_type_list_is_versioned(session):
+    world = make_world(session, n_items=20, overlap=1)
+    auditor = world.actors["auditor"]
+    first = make_lot(session, world, 10)
+    old = audits.start_audit(session, auditor, first.id, seed=1)
+    assert old.error_type_version == 1
+    with pytest.raises(InvalidInput):
+        audits.create_error_type_list(session, auditor, [("Bad Key", "x", "x")])
+    with pytest.raises(InvalidInput):
+        audits.create_error_type_list(session, auditor, [("policy_gap", "Policy gap", " ")])
+    new = audits.create_error_type_list(
+        session, auditor, [("policy_gap", "Policy gap", "政策缺口"), ("wrong_label", "Wrong", "錯")]
+    )
+    assert [t.list_version for t in new] == [2, 2]
+    assert [t.key for t in audits.list_error_types(session, auditor)] == [
+        "policy_gap",
+        "wrong_label",
+    ]
+    second = make_lot(session, world, 10)
+    fresh = audits.start_audit(session, auditor, second.id, seed=2)
+    assert fresh.error_type_version == 2
+    view = audits.next_audit_item(session, auditor, fresh.id)
+    audits.submit_blind_answer(session, auditor, fresh.id, view.label_id, ["adult"])
+    with pytest.raises(InvalidInput):
+        audits.record_verdict(
+            session,
+            auditor,
+            fresh.id,
+            view.label_id,
+            "incorrect",
+            error_type="over_flagging",
+            severity="minor",
+        )
+    audits.record_verdict(
+        session,
+        auditor,
+        fresh.id,
+        view.label_id,
+        "incorrect",
+        error_type="policy_gap",
+        severity="minor",
+    )
+    old_view = audits.next_audit_item(session, auditor, old.id)
+    audits.submit_blind_answer(session, auditor, old.id, old_view.label_id, ["adult"])
+    audits.record_verdict(
+        session,
+        auditor,
+        old.id,
+        old_view.label_id,
+        "incorrect",
+        error_type="over_flagging",
+        severity="minor",
+    )

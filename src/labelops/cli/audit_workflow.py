@@ -2,6 +2,7 @@
 
 Adds to the ``audit`` sub-app of :mod:`labelops.cli.audit`: ``lots``, ``lot-create``,
 ``start``, ``items``, ``verdict``, ``report``, ``close``, ``rework``, ``disputes``,
+``error-types``, ``error-types-set``,
 ``dispute-open``, ``dispute-resolve``, ``feedback`` and the ``gold`` group (``add``,
 ``import``, ``accuracy``). Local commands act as the machine's operator
 (``SYSTEM_ACTOR``, an admin); every listing and report has ``--json``.
@@ -465,6 +466,41 @@ def feedback_command(
             row.error_type or "",
         )
     console.print(table)
+
+
+@app.command("error-types")
+@cli_command
+def error_types(json: JsonOption = False) -> None:
+    """Show the newest error-type list."""
+    from labelops.cli.main import open_session
+
+    with open_session() as session:
+        rows = audits.list_error_types(session, SYSTEM_ACTOR)
+    if json:
+        emit_json([asdict(row) for row in rows])
+        return
+    table = Table("key", "en", "zh-Hant", "v")
+    for row in rows:
+        table.add_row(row.key, row.name_en, row.name_zh, str(row.list_version))
+    console.print(table)
+
+
+@app.command("error-types-set")
+@cli_command
+def error_types_set(file: Path) -> None:
+    """Save a new error-type list version from a JSON file of {key, name_en, name_zh}."""
+    import json as json_module
+
+    from labelops.cli.main import open_session
+
+    try:
+        data = json_module.loads(file.read_text(encoding="utf-8"))
+        types = [(str(t["key"]), str(t["name_en"]), str(t["name_zh"])) for t in data]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InvalidInput("errors.audit.error_types_file", file=str(file)) from exc
+    with open_session() as session:
+        rows = audits.create_error_type_list(session, SYSTEM_ACTOR, types)
+    console.print(_t("audit.cli.error_types_saved", version=rows[0].list_version, n=len(rows)))
 
 
 @gold_app.command("add")

@@ -20,6 +20,7 @@ The workflow (issue #4), in service calls:
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections import Counter
 from collections.abc import Sequence
@@ -74,6 +75,7 @@ __all__ = [
     "AuditSummary",
     "ErrorTypeView",
     "close_audit",
+    "create_error_type_list",
     "get_audit",
     "get_audit_item",
     "get_audit_report",
@@ -92,6 +94,7 @@ PLANS: tuple[str, ...] = ("aql", "margin", "stratified")
 VERDICTS: tuple[str, ...] = ("correct", "incorrect")
 SEVERITIES: tuple[str, ...] = ("critical", "major", "minor")
 MAX_COMMENT = 5000
+_ERROR_KEY = re.compile(r"[a-z0-9_]{1,64}")
 
 DEFAULT_ERROR_TYPES: tuple[tuple[str, str, str], ...] = (
     ("wrong_label", "Wrong label", "標籤錯誤"),
@@ -295,6 +298,64 @@ def list_error_types(
         .order_by(AuditErrorType.position)
     )
     return [ErrorTypeView(r.key, r.name_en, r.name_zh, r.list_version) for r in rows]
+
+
+def create_error_type_list(
+    session: Session,
+    actor: Actor,
+    types: Sequence[tuple[str, str, str]],
+    *,
+    now: datetime | None = None,
+) -> list[ErrorTypeView]:
+    """Store a new version of the error-type list; audits started later use it, audits
+    already started keep the version they began with.
+
+    Args:
+        types: ``(key, English name, Traditional Chinese name)`` in display order; keys
+            are lower-case ``[a-z0-9_]``, unique.
+
+    Returns:
+        The new list.
+
+    Raises:
+        PermissionDenied: The actor may not run audits.
+        InvalidInput: An empty list, a bad or repeated key, or a missing name.
+    """
+    authorize(actor, "audit.run")
+    if not types:
+        raise InvalidInput("errors.audit.error_types_empty", field="types")
+    seen: set[str] = set()
+    for line, (key, name_en, name_zh) in enumerate(types, start=1):
+        if not _ERROR_KEY.fullmatch(key) or key in seen:
+            raise InvalidInput("errors.audit.error_type_key", line=line, field="key", value=key)
+        if not name_en.strip() or not name_zh.strip() or max(len(name_en), len(name_zh)) > 200:
+            raise InvalidInput("errors.audit.error_type_name", line=line, field="name", value=key)
+        seen.add(key)
+    now = now or utcnow()
+    with transaction(session):
+        version = ensure_error_types(session) + 1
+        for position, (key, name_en, name_zh) in enumerate(types):
+            session.add(
+                AuditErrorType(
+                    list_version=version,
+                    key=key,
+                    position=position,
+                    name_en=name_en.strip(),
+                    name_zh=name_zh.strip(),
+                    created_at=now,
+                )
+            )
+        record_event(
+            session,
+            actor,
+            "audit.error_types",
+            "audit_error_types",
+            version,
+            after={"list_version": version, "keys": [key for key, _, _ in types]},
+            now=now,
+        )
+        session.flush()
+        return _error_types(session, version)
 
 
 def _state_from_json(data: dict[str, Any]) -> SwitchingState:

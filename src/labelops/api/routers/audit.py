@@ -20,6 +20,7 @@ from labelops.api.schemas.audit import (
     DisputeCreate,
     DisputePublic,
     DisputeResolve,
+    ErrorTypeCreate,
     ErrorTypePublic,
     FeedbackPublic,
     GoldAccuracyPublic,
@@ -223,6 +224,18 @@ def list_audits(
 def error_types(session: SessionDep, actor: CurrentActor) -> list[ErrorTypePublic]:
     """The newest error-type list."""
     return [ErrorTypePublic.model_validate(t) for t in audits.list_error_types(session, actor)]
+
+
+@router.post("/audit/error-types", status_code=status.HTTP_201_CREATED)
+def create_error_types(
+    body: list[ErrorTypeCreate], session: SessionDep, actor: CurrentActor
+) -> list[ErrorTypePublic]:
+    """Store a new version of the error-type list (later audits use it)."""
+    types = [(t.key, t.name_en, t.name_zh) for t in body]
+    return [
+        ErrorTypePublic.model_validate(t)
+        for t in audits.create_error_type_list(session, actor, types)
+    ]
 
 
 @router.get("/audits/{audit_id}")

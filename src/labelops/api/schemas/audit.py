@@ -17,6 +17,7 @@ __all__ = [
     "DisputeCreate",
     "DisputePublic",
     "DisputeResolve",
+    "ErrorTypeCreate",
     "ErrorTypePublic",
     "FeedbackPublic",
     "GoldAccuracyPublic",
@@ -242,6 +243,14 @@ class AuditReportPublic(BaseModel):
     errors_by_type: dict[str, int]
     errors_by_severity: dict[str, int]
     next_inspection: str | None
+
+
+class ErrorTypeCreate(BaseModel):
+    """One error type of a new list version."""
+
+    key: str = Field(min_length=1, max_length=64)
+    name_en: str = Field(min_length=1, max_length=200)
+    name_zh: str = Field(min_length=1, max_length=200)
 
 
 class ErrorTypePublic(_FromAttributes):
