@@ -145,6 +145,7 @@ def test_vendor_b_gets_404_on_every_vendor_a_audit_route(client, session):
         f"/api/audits/{audit_id}/report",
         f"/api/projects/{world.project_ids['A']}/lots",
         f"/api/projects/{world.project_ids['A']}/gold/accuracy",
+        f"/api/projects/{world.project_ids['A']}/vendors/{world.vendor_ids['A']}/switching",
     ]
     for url in gets:
         assert client.get(url, headers=manager_b).status_code == 404, url

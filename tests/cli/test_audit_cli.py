@@ -157,3 +157,22 @@ def test_rework_and_disputes_and_gold(cli_env, session, tmp_path):
     assert bad.exit_code == 2
     accuracy = _run("gold", "accuracy", "project-b", "--json")
     assert accuracy.exit_code == 0 and json.loads(accuracy.stdout) == []
+
+
+def test_error_types_and_switching_commands(cli_env, session, tmp_path):
+    make_world(session, n_items=1, overlap=1)
+    listed = json.loads(_run("error-types", "--json").stdout)
+    assert [row["key"] for row in listed][0] == "wrong_label"
+    spec = tmp_path / "types.json"
+    spec.write_text(
+        json.dumps([{"key": "policy_gap", "name_en": "Policy gap", "name_zh": "政策缺口"}]),
+        encoding="utf-8",
+    )
+    saved = _run("error-types-set", str(spec))
+    assert saved.exit_code == 0 and "version 2" in saved.stdout
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    assert _run("error-types-set", str(broken)).exit_code == 2
+    state = _run("switching", "project-a", "--vendor", "vendor-A", "--json")
+    assert state.exit_code == 0 and json.loads(state.stdout)["inspection"] == "normal"
+    assert _run("switching", "project-a", "--vendor", "vendor-A", "--resume").exit_code == 4

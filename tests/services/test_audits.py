@@ -340,3 +340,38 @@ def test_error_type_list_is_versioned(session):
         error_type="over_flagging",
         severity="minor",
     )
+
+
+def test_switching_discontinues_after_rejections_on_tightened_and_resumes(session):
+    world = make_world(session, n_items=18, overlap=1)
+    auditor = world.actors["auditor"]
+    project_id, vendor_id = world.project_ids["A"], world.vendor_ids["A"]
+    seen = []
+    for seed in range(7):
+        lot = make_lot(session, world, 2)
+        audit = audits.start_audit(session, auditor, lot.id, seed=seed)
+        review_all(session, auditor, audit.id, "compliant")
+        seen.append(audits.read_switching_state(session, auditor, project_id, vendor_id).inspection)
+    assert seen == [
+        "normal",
+        "tightened",
+        "tightened",
+        "tightened",
+        "tightened",
+        "tightened",
+        "discontinued",
+    ]
+    blocked = make_lot(session, world, 2)
+    with pytest.raises(Conflict):
+        audits.start_audit(session, auditor, blocked.id)
+    override = audits.start_audit(session, auditor, blocked.id, inspection="normal", seed=1)
+    review_all(session, auditor, override.id, "compliant")
+    assert audits.read_switching_state(session, auditor, project_id, vendor_id).inspection == (
+        "discontinued"
+    )
+    with pytest.raises(NotFound):
+        audits.read_switching_state(session, world.actors["manager-b"], project_id, vendor_id)
+    resumed = audits.resume_switching(session, auditor, project_id, vendor_id)
+    assert resumed.inspection == "tightened"
+    with pytest.raises(Conflict):
+        audits.resume_switching(session, auditor, project_id, vendor_id)

@@ -2,7 +2,7 @@
 
 Adds to the ``audit`` sub-app of :mod:`labelops.cli.audit`: ``lots``, ``lot-create``,
 ``start``, ``items``, ``verdict``, ``report``, ``close``, ``rework``, ``disputes``,
-``error-types``, ``error-types-set``,
+``error-types``, ``error-types-set``, ``switching``,
 ``dispute-open``, ``dispute-resolve``, ``feedback`` and the ``gold`` group (``add``,
 ``import``, ``accuracy``). Local commands act as the machine's operator
 (``SYSTEM_ACTOR``, an admin); every listing and report has ``--json``.
@@ -465,6 +465,35 @@ def feedback_command(
             f"{'+'.join(row.your_value)} → {'+'.join(row.right_value)}",
             row.error_type or "",
         )
+    console.print(table)
+
+
+@app.command("switching")
+@cli_command
+def switching(
+    project: str,
+    vendor: Annotated[str, typer.Option(help="Vendor name.")],
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Resume discontinued inspection (tightened).")
+    ] = False,
+    json: JsonOption = False,
+) -> None:
+    """Show (or resume) a vendor's normal / tightened / reduced inspection state."""
+    from labelops.cli.main import open_session
+
+    with open_session() as session:
+        found = projects.get_project_by_name(session, SYSTEM_ACTOR, project)
+        vendor_id = directory.get_vendor_by_name(session, vendor).id
+        if resume:
+            state = audits.resume_switching(session, SYSTEM_ACTOR, found.id, vendor_id)
+        else:
+            state = audits.read_switching_state(session, SYSTEM_ACTOR, found.id, vendor_id)
+    if json:
+        emit_json(_plain(asdict(state)))
+        return
+    table = Table(_t("audit.col.field"), _t("audit.col.value"))
+    for key, value in asdict(state).items():
+        table.add_row(key, str(value))
     console.print(table)
 
 

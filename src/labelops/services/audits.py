@@ -46,7 +46,12 @@ from labelops.quality.sampling import (
     size_for_margin,
     tighter_accept_number,
 )
-from labelops.quality.switching import LotResult, SwitchingState, next_inspection_state
+from labelops.quality.switching import (
+    LotResult,
+    SwitchingState,
+    next_inspection_state,
+    resume_after_discontinuation,
+)
 from labelops.services._tx import transaction
 from labelops.services.audit_trail import record_event
 from labelops.services.labelling import validate_label_value
@@ -80,6 +85,8 @@ __all__ = [
     "get_audit_item",
     "get_audit_report",
     "get_switching_state",
+    "read_switching_state",
+    "resume_switching",
     "list_audit_items",
     "list_audits",
     "list_error_types",
@@ -374,6 +381,53 @@ def get_switching_state(session: Session, project_id: int, vendor_id: int) -> Sw
     return SwitchingState() if record is None else _state_from_json(record.state)
 
 
+def read_switching_state(
+    session: Session, actor: Actor, project_id: int, vendor_id: int
+) -> SwitchingState:
+    """The switching state of a vendor's lots in a project (vendor roles: their own).
+
+    Raises:
+        NotFound: Another vendor's state.
+    """
+    authorize(actor, "lot.read", vendor_id=vendor_id)
+    return get_switching_state(session, project_id, vendor_id)
+
+
+def resume_switching(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    vendor_id: int,
+    *,
+    now: datetime | None = None,
+) -> SwitchingState:
+    """Resume a vendor's discontinued inspection on tightened inspection, after their
+    corrective action (ISO 2859-1:1999 9.4).
+
+    Raises:
+        PermissionDenied: The actor may not run audits.
+        Conflict: Inspection is not discontinued.
+    """
+    authorize(actor, "audit.run")
+    now = now or utcnow()
+    with transaction(session):
+        before = get_switching_state(session, project_id, vendor_id)
+        after = resume_after_discontinuation(before)
+        _save_switching(session, project_id, vendor_id, after, now)
+        record_event(
+            session,
+            actor,
+            "switching.resume",
+            "switching_state",
+            f"{project_id}:{vendor_id}",
+            before={"inspection": before.inspection},
+            after={"inspection": after.inspection},
+            vendor_id=vendor_id,
+            now=now,
+        )
+        return after
+
+
 def _save_switching(
     session: Session, project_id: int, vendor_id: int, state: SwitchingState, now: datetime
 ) -> None:
@@ -487,6 +541,9 @@ def start_audit(
         strata_of: dict[int, str] = {}
         weights: dict[int, float] = {}
         if plan == "aql":
+            # The switching rules only judge lots inspected at the severity they chose;
+            # an explicit ``inspection`` is an operator override and leaves them alone.
+            design["switching"] = inspection is None
             if inspection is None:
                 state = get_switching_state(session, lot.project_id, lot.vendor_id)
                 if state.inspection == "discontinued":
@@ -1045,9 +1102,9 @@ def refresh_audit(session: Session, actor: Actor, audit: Audit, *, now: datetime
     lot = session.get(AuditLot, audit.lot_id)
     if lot is not None:
         lot.status = decision
-    if first and audit.plan == "aql":
+    if first and audit.plan == "aql" and audit.design.get("switching", True):
         state = get_switching_state(session, audit.project_id, audit.vendor_id)
-        if state.inspection != "discontinued":
+        if state.inspection == audit.design["inspection"]:
             result = LotResult(
                 nonconforming_count=defects_random,
                 accept=int(audit.design["accept"]),

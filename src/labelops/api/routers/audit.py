@@ -37,6 +37,7 @@ from labelops.api.schemas.audit import (
     ReworkResultPublic,
     ReworkSummaryPublic,
     ReworkTaskPublic,
+    SwitchingPublic,
     VerdictCreate,
 )
 from labelops.services import audits, disputes, feedback, gold, lots, rework
@@ -236,6 +237,22 @@ def create_error_types(
         ErrorTypePublic.model_validate(t)
         for t in audits.create_error_type_list(session, actor, types)
     ]
+
+
+@router.get("/projects/{project_id}/vendors/{vendor_id}/switching")
+def switching_state(
+    project_id: int, vendor_id: int, session: SessionDep, actor: CurrentActor
+) -> SwitchingPublic:
+    """The vendor's switching state (severity of the next AQL inspection)."""
+    state = audits.read_switching_state(session, actor, project_id, vendor_id)
+    return SwitchingPublic(
+        inspection=state.inspection,
+        recent_normal_results=list(state.recent_normal_results),
+        switching_score=state.switching_score,
+        consecutive_accepted_tightened=state.consecutive_accepted_tightened,
+        rejected_on_tightened=state.rejected_on_tightened,
+        lots_inspected=state.lots_inspected,
+    )
 
 
 @router.get("/audits/{audit_id}")

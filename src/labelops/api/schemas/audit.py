@@ -34,6 +34,7 @@ __all__ = [
     "ReworkResultPublic",
     "ReworkSummaryPublic",
     "ReworkTaskPublic",
+    "SwitchingPublic",
     "VerdictCreate",
 ]
 
@@ -260,6 +261,17 @@ class ErrorTypePublic(_FromAttributes):
     name_en: str
     name_zh: str
     list_version: int
+
+
+class SwitchingPublic(BaseModel):
+    """A vendor's ISO 2859-1 switching state in a project."""
+
+    inspection: str
+    recent_normal_results: list[bool]
+    switching_score: int
+    consecutive_accepted_tightened: int
+    rejected_on_tightened: int
+    lots_inspected: int
 
 
 class ReworkCreate(BaseModel):
