@@ -64,6 +64,7 @@ __all__ = [
     "get_project_guide",
     "get_project_quality",
     "get_vendor_overview",
+    "highlight_parts",
     "list_import_batches",
     "list_labeller_projects",
     "password_fingerprint",
@@ -235,7 +236,8 @@ def _own_assignment(session: Session, actor: Actor, assignment_id: int) -> Assig
     return assignment
 
 
-def _split_text(text: str | None) -> tuple[tuple[str, str | None], ...]:
+def highlight_parts(text: str | None) -> tuple[tuple[str, str | None], ...]:
+    """Cut ``text`` at its highlight spans (``find_spans``): ``(text, kind or None)`` parts."""
     if not text:
         return ()
     parts: list[tuple[str, str | None]] = []
@@ -292,7 +294,7 @@ def get_assignment_card(
         project_id=assignment.project_id,
         status=assignment.status,
         item=item_payload(item),
-        text_parts=_split_text(item.text),
+        text_parts=highlight_parts(item.text),
         media=_media_entries(item, media_root),
         current_label=tuple(current) if current else None,
     )

@@ -74,6 +74,8 @@ PAGES: tuple[Page, ...] = (
     Page("/work", "web.nav.work", (Role.LABELLER,)),
     Page("/vendor", "web.nav.vendor", (Role.VENDOR_MANAGER,)),
     Page("/quality", "web.nav.quality", (Role.ADMIN, Role.AUDITOR, Role.VENDOR_MANAGER)),
+    Page("/audit", "web.nav.audits", (Role.ADMIN, Role.AUDITOR)),
+    Page("/audit/disputes", "web.nav.disputes", (Role.ADMIN, Role.AUDITOR)),
     Page("/admin/vendors", "web.nav.vendors", (Role.ADMIN,)),
     Page("/admin/users", "web.nav.users", (Role.ADMIN,)),
     Page("/admin/taxonomies", "web.nav.taxonomies", (Role.ADMIN, Role.AUDITOR)),
@@ -166,6 +168,11 @@ def workspace_offset() -> timedelta:
     return offset or timedelta(0)
 
 
+def path_has_prefix(path: str, prefix: str) -> bool:
+    """Whether ``path`` is ``prefix`` or below it."""
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
 def nav_for(actor: Actor | None) -> list[Page]:
     """Pages of the actor's role, in registry order."""
     if actor is None:
@@ -204,6 +211,11 @@ def render_page(
             dt=lambda value: format_datetime(value, lang),
             day=lambda value: format_day(value, lang),
             nav=nav_for(actor),
+            current_nav=max(
+                (p.path for p in nav_for(actor) if path_has_prefix(request.url.path, p.path)),
+                key=len,
+                default="",
+            ),
             title=t(title_id),
             path=request.url.path,
             role_name=t(f"web.role.{actor.role.value}") if actor else "",

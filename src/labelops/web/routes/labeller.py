@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from labelops.api.deps import SessionDep
 from labelops.config import Settings
-from labelops.services import projects, workspace
+from labelops.services import feedback, projects, workspace
 from labelops.web.render import page_language, render_fragment, render_page, start_of_today
 from labelops.web.routes._deps import PageActor, make_router
 
@@ -56,6 +56,7 @@ def queue_page(
     mine = workspace.list_labeller_projects(session, actor)
     today = workspace.count_labels_today(session, actor, since=start_of_today())
     mode = projects.load_project_context(session, project_id).taxonomy.mode
+    mistakes = feedback.list_feedback(session, actor, project_id=project_id, limit=5)
     session.commit()
     lang = page_language(request, actor)
     labels = [
@@ -86,8 +87,10 @@ def queue_page(
             "mode": mode,
             "keys": {label["hotkey"]: label["key"] for label in labels if label["hotkey"]},
             "today": today,
+            "gold": project.gold_rate > 0 and project.show_gold_feedback,
+            "names": {label["key"]: label["name"] for label in labels},
         },
-        feedback=None,  # hook: gold feedback / audited mistakes (services/feedback.py)
+        mistakes=mistakes,
     )
 
 

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from labelops.api.deps import SessionDep
 from labelops.i18n import translate
-from labelops.services import projects, taxonomies, workspace
+from labelops.services import audits, lots, projects, taxonomies, workspace
 from labelops.web.charts import bar_chart, interval_chart
 from labelops.web.render import (
     format_day,
@@ -55,6 +55,8 @@ def quality_page(
     names = {
         label.key: label for label in taxonomies.list_taxonomy_labels(session, project.taxonomy_id)
     }
+    project_lots = lots.list_lots(session, actor, project_id)
+    audit_by_id = {a.id: a for a in audits.list_audits(session, actor, project_id=project_id)}
     session.commit()
     lang = page_language(request, actor)
     days_chart = bar_chart([(format_day(d.day, lang), d.n_labels) for d in quality.days])
@@ -86,4 +88,6 @@ def quality_page(
         agreement_chart=agreement_chart,
         per_label_chart=per_label_chart,
         label_name=label_name,
+        lots=project_lots,
+        audit_by_id=audit_by_id,
     )

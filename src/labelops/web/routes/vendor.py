@@ -1,8 +1,8 @@
 """Vendor pages: a vendor's labellers, their progress and the vendor's projects.
 
 A vendor manager sees their own vendor only (``/vendor``); in-house users may open
-any vendor (``/vendor/{id}``). Lots, verdicts, feedback and disputes come from the
-audit services once they exist (see the hook in the template).
+any vendor (``/vendor/{id}``). Audits (lots and verdicts), audited mistakes and
+disputes come from the audit services, which scope them to the vendor.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from labelops.api.deps import SessionDep
 from labelops.errors import NotFound
-from labelops.services import directory, workspace
+from labelops.services import audits, directory, disputes, feedback, workspace
 from labelops.web.render import render_page, start_of_today
 from labelops.web.routes._deps import PageActor, make_router
 
@@ -40,6 +40,15 @@ def vendor_page(
     overview = workspace.get_vendor_overview(
         session, actor, vendor_id, today_since=start_of_today()
     )
+    vendor_audits = [a for a in audits.list_audits(session, actor) if a.vendor_id == vendor_id]
+    mistakes = [
+        entry
+        for entry in feedback.list_feedback(session, actor, limit=100)
+        if entry.labeller_id in {s.user_id for s in overview.labellers}
+    ]
+    vendor_disputes = [
+        d for d in disputes.list_disputes(session, actor) if d.vendor_id == vendor_id
+    ]
     session.commit()
     if vendor is None:
         raise NotFound("errors.vendor.not_found", vendor=vendor_id)
@@ -50,4 +59,9 @@ def vendor_page(
         title_id="web.nav.vendor",
         vendor=vendor,
         overview=overview,
+        audits=vendor_audits,
+        mistakes=mistakes,
+        disputes=vendor_disputes,
+        disputed={(d.audit_id, d.label_id) for d in vendor_disputes},
+        usernames={s.user_id: s.username for s in overview.labellers},
     )

@@ -144,6 +144,7 @@
         if (response.status === 401) { toLogin(); return false; }
         if (response.status === 201 || response.status === 200) {
           dropPending(entry.assignment_id);
+          if (!entry.revision) { goldFeedback(entry.assignment_id); }
           if (response.status === 201 && !entry.revision) {
             today += 1;
             todayEl.textContent = today.toLocaleString(msg.lang === "zh-Hant" ? "zh-TW" : "en");
@@ -163,6 +164,29 @@
       .then(function (result) { delete inflight[key]; return result; });
     inflight[key] = promise;
     return promise;
+  }
+
+  // After a gold item the server tells the answer (404 for every other item, so gold
+  // stays indistinguishable until answered). Built with textContent, never markup.
+  var goldBox = document.getElementById("gold-feedback");
+  function goldFeedback(assignmentId) {
+    if (!boot.gold) { return; }
+    request("GET", "/api/assignments/" + assignmentId + "/feedback").then(function (response) {
+      if (!response.ok) { return null; }
+      return response.json();
+    }).then(function (body) {
+      if (!body) { return; }
+      var names = function (keys) {
+        return (keys || []).map(function (k) { return boot.names[k] || k; }).join(", ");
+      };
+      var text = (body.is_correct ? msg.gold_right : msg.gold_wrong)
+        .replace("{right}", names(body.right_value))
+        .replace("{yours}", names(body.your_value));
+      var explanation = msg.lang === "zh-Hant" ? body.explanation_zh : body.explanation_en;
+      goldBox.textContent = text + (explanation ? " " + explanation : "");
+      goldBox.className = "banner " + (body.is_correct ? "ok" : "warn");
+      goldBox.hidden = false;
+    }, function () { /* feedback is a courtesy: never disturb labelling */ });
   }
 
   function prefetch() {

@@ -1,0 +1,302 @@
+"""Auditor pages: lots and their audits, the blind review, disputes and gold items.
+
+The review page works by keyboard: label keys (1-9, letters) pick the blind answer,
+Enter sends it; then C / X pick the verdict, the error type and severity are radio
+groups (arrow keys), and Enter records it. Everything goes through the audit services
+(``services.lots``, ``audits``, ``disputes``, ``gold``), which authorise and scope.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Form, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from labelops.api.deps import SessionDep
+from labelops.services import (
+    audits,
+    directory,
+    disputes,
+    gold,
+    lots,
+    projects,
+    rework,
+    workspace,
+)
+from labelops.services.taxonomies import list_taxonomy_labels
+from labelops.web.render import page_language, render_page
+from labelops.web.routes._deps import PageActor, make_router
+from labelops.web.routes.labeller import LABEL_KEYS
+
+__all__ = ["router"]
+
+router = make_router()
+
+SEVERITIES = ("critical", "major", "minor")
+
+
+def _label_names(session: SessionDep, taxonomy_id: int, lang: str) -> list[dict[str, str]]:
+    return [
+        {
+            "key": label.key,
+            "hotkey": LABEL_KEYS[index] if index < len(LABEL_KEYS) else "",
+            "name": label.name_zh if lang == "zh-Hant" else label.name_en,
+        }
+        for index, label in enumerate(list_taxonomy_labels(session, taxonomy_id))
+    ]
+
+
+@router.get("/audit")
+def audit_index(request: Request, session: SessionDep, actor: PageActor) -> HTMLResponse:
+    """Every project's lots with status, plan and decision; forms to open a lot."""
+    audits.list_audits(session, actor)  # authorises (lot.read)
+    rows = []
+    for project in projects.list_projects(session, actor):
+        rows.append((project, lots.list_lots(session, actor, project.id)))
+    audit_by_id = {a.id: a for a in audits.list_audits(session, actor)}
+    vendors = directory.list_vendors(session, actor)
+    session.commit()
+    return render_page(
+        request,
+        "audit_index.html",
+        actor,
+        title_id="web.nav.audits",
+        rows=rows,
+        audit_by_id=audit_by_id,
+        vendors=vendors,
+        vendor_names={v.id: v.name for v in vendors},
+    )
+
+
+@router.post("/audit/lots")
+def lot_create(
+    session: SessionDep,
+    actor: PageActor,
+    project_id: Annotated[int, Form()],
+    vendor_id: Annotated[int, Form()],
+) -> Response:
+    """Put a vendor's labels of a project that are in no lot yet into a new lot."""
+    lot = lots.create_lot(session, actor, project_id, vendor_id)
+    return RedirectResponse(f"/audit/lots/{lot.id}", status_code=303)
+
+
+@router.get("/audit/lots/{lot_id}")
+def lot_page(request: Request, session: SessionDep, actor: PageActor, lot_id: int) -> HTMLResponse:
+    """One lot: its window, size and status, and its audit or a form to start one."""
+    lot = lots.get_lot(session, actor, lot_id)
+    project = projects.get_project(session, actor, lot.project_id)
+    vendor = directory.get_vendor(session, actor, lot.vendor_id)
+    session.commit()
+    return render_page(
+        request,
+        "audit_lot.html",
+        actor,
+        title_id="web.audit.lot",
+        lot=lot,
+        project=project,
+        vendor=vendor,
+    )
+
+
+@router.post("/audit/lots/{lot_id}/audits")
+def audit_start(
+    session: SessionDep,
+    actor: PageActor,
+    lot_id: int,
+    plan: Annotated[str, Form(max_length=20)] = "aql",
+    aql: Annotated[str, Form(max_length=10)] = "1.0",
+    level: Annotated[str, Form(max_length=5)] = "II",
+    targeted: Annotated[int, Form(ge=0, le=10_000)] = 0,
+) -> Response:
+    """Freeze the lot and draw its sample."""
+    started = audits.start_audit(
+        session, actor, lot_id, plan=plan, aql=aql, level=level, targeted=targeted
+    )
+    return RedirectResponse(f"/audit/audits/{started.id}", status_code=303)
+
+
+@router.get("/audit/audits/{audit_id}")
+def audit_page(
+    request: Request, session: SessionDep, actor: PageActor, audit_id: int
+) -> HTMLResponse:
+    """An audit: plan, progress, decision and estimate, its sample and its disputes."""
+    report = audits.get_audit_report(session, actor, audit_id)
+    items = audits.list_audit_items(session, actor, audit_id)
+    audit_disputes = disputes.list_disputes(session, actor, audit_id=audit_id)
+    project = projects.get_project(session, actor, report.audit.project_id)
+    vendor = directory.get_vendor(session, actor, report.audit.vendor_id)
+    session.commit()
+    return render_page(
+        request,
+        "audit_audit.html",
+        actor,
+        title_id="web.audit.audit",
+        report=report,
+        audit=report.audit,
+        items=items,
+        disputes=audit_disputes,
+        project=project,
+        vendor=vendor,
+    )
+
+
+@router.get("/audit/audits/{audit_id}/review")
+def review_page(request: Request, session: SessionDep, actor: PageActor, audit_id: int) -> Response:
+    """The next sampled label: blind answer first, then the verdict."""
+    item = audits.next_audit_item(session, actor, audit_id)
+    if item is None:
+        session.commit()
+        return RedirectResponse(f"/audit/audits/{audit_id}", status_code=303)
+    summary = audits.get_audit(session, actor, audit_id)
+    project = projects.get_project(session, actor, summary.project_id)
+    lang = page_language(request, actor)
+    labels = _label_names(session, project.taxonomy_id, lang)
+    error_types = audits.list_error_types(session, actor, list_version=summary.error_type_version)
+    session.commit()
+    return render_page(
+        request,
+        "audit_review.html",
+        actor,
+        title_id="web.audit.review",
+        item=item,
+        audit=summary,
+        labels=labels,
+        names={label["key"]: label["name"] for label in labels},
+        error_types=error_types,
+        severities=SEVERITIES,
+        text_parts=workspace.highlight_parts(item.item.get("text")),
+    )
+
+
+@router.post("/audit/audits/{audit_id}/labels/{label_id}/answer")
+def review_answer(
+    session: SessionDep,
+    actor: PageActor,
+    audit_id: int,
+    label_id: int,
+    value: Annotated[list[str], Form()],
+) -> Response:
+    """Store the auditor's blind answer (the vendor's label is revealed next)."""
+    audits.submit_blind_answer(session, actor, audit_id, label_id, value)
+    return RedirectResponse(f"/audit/audits/{audit_id}/review", status_code=303)
+
+
+@router.post("/audit/audits/{audit_id}/labels/{label_id}/verdict")
+def review_verdict(
+    session: SessionDep,
+    actor: PageActor,
+    audit_id: int,
+    label_id: int,
+    verdict: Annotated[str, Form(max_length=20)],
+    error_type: Annotated[str, Form(max_length=100)] = "",
+    severity: Annotated[str, Form(max_length=20)] = "",
+    corrected: Annotated[list[str] | None, Form()] = None,
+    comment: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Record the verdict; the last one decides the lot."""
+    incorrect = verdict == "incorrect"
+    audits.record_verdict(
+        session,
+        actor,
+        audit_id,
+        label_id,
+        verdict,
+        error_type=(error_type or None) if incorrect else None,
+        severity=(severity or None) if incorrect else None,
+        corrected=[c for c in corrected or [] if c] or None if incorrect else None,
+        comment=comment.strip() or None,
+    )
+    return RedirectResponse(f"/audit/audits/{audit_id}/review", status_code=303)
+
+
+@router.post("/audit/audits/{audit_id}/rework")
+def audit_rework(session: SessionDep, actor: PageActor, audit_id: int) -> Response:
+    """Send a rejected lot back to its vendor for rework."""
+    rework.create_rework(session, actor, audit_id)
+    return RedirectResponse(f"/audit/audits/{audit_id}?ok=web.ok.rework", status_code=303)
+
+
+@router.get("/audit/disputes")
+def disputes_page(request: Request, session: SessionDep, actor: PageActor) -> HTMLResponse:
+    """Disputes, open ones first."""
+    rows = disputes.list_disputes(session, actor)
+    session.commit()
+    rows.sort(key=lambda d: (d.status != "open", d.id))
+    return render_page(
+        request, "audit_disputes.html", actor, title_id="web.nav.disputes", disputes=rows
+    )
+
+
+@router.post("/audit/disputes/{dispute_id}/resolve")
+def dispute_resolve(
+    session: SessionDep,
+    actor: PageActor,
+    dispute_id: int,
+    outcome: Annotated[str, Form(max_length=20)],
+    comment: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Uphold or overturn a dispute."""
+    disputes.resolve_dispute(session, actor, dispute_id, outcome, comment=comment.strip() or None)
+    return RedirectResponse("/audit/disputes", status_code=303)
+
+
+@router.post("/audit/audits/{audit_id}/labels/{label_id}/disputes")
+def dispute_open(
+    session: SessionDep,
+    actor: PageActor,
+    audit_id: int,
+    label_id: int,
+    reason: Annotated[str, Form(min_length=1, max_length=2000)],
+) -> Response:
+    """A vendor manager disputes a verdict on their vendor's label."""
+    disputes.open_dispute(session, actor, audit_id, label_id, reason)
+    return RedirectResponse(f"/vendor/{actor.vendor_id or ''}", status_code=303)
+
+
+@router.get("/audit/gold/{project_id}")
+def gold_page(
+    request: Request, session: SessionDep, actor: PageActor, project_id: int
+) -> HTMLResponse:
+    """A project's gold answers and every labeller's gold accuracy."""
+    project = projects.get_project(session, actor, project_id)
+    answers = gold.list_gold(session, actor, project_id)
+    accuracy = gold.compute_gold_accuracy(session, actor, project_id)
+    lang = page_language(request, actor)
+    names = {
+        label["key"]: label["name"] for label in _label_names(session, project.taxonomy_id, lang)
+    }
+    session.commit()
+    return render_page(
+        request,
+        "audit_gold.html",
+        actor,
+        title_id="web.audit.gold",
+        project=project,
+        answers=answers,
+        accuracy=accuracy,
+        names=names,
+    )
+
+
+@router.post("/audit/gold/{project_id}")
+def gold_mark(
+    session: SessionDep,
+    actor: PageActor,
+    project_id: int,
+    external_id: Annotated[str, Form(max_length=500)],
+    value: Annotated[list[str], Form()],
+    explanation_en: Annotated[str, Form(max_length=4000)],
+    explanation_zh: Annotated[str, Form(max_length=4000)],
+) -> Response:
+    """Mark an item of the project as gold, with its answer and both explanations."""
+    gold.mark_gold(
+        session,
+        actor,
+        project_id,
+        external_id.strip(),
+        value,
+        explanation_en=explanation_en,
+        explanation_zh=explanation_zh,
+    )
+    return RedirectResponse(f"/audit/gold/{project_id}", status_code=303)

@@ -1,0 +1,211 @@
+"""Every page renders for its roles; admin forms work; item text is escaped (in-process)."""
+
+from __future__ import annotations
+
+import html
+import json
+
+import pytest
+
+from factories import make_world
+from labelops.i18n import translate
+from labelops.services import audits, imports, labelling, lots, queue
+from labelops.services.policy import SYSTEM_ACTOR
+from web.web_support import csrf_of, give_passwords, login
+
+
+@pytest.fixture()
+def world(session):
+    world = make_world(session, n_items=8, overlap=2)
+    give_passwords(session, world, "admin", "auditor", "manager-a", "labeller-a1")
+    project = world.project_ids["A"]
+    for name in ("labeller-a1", "labeller-a2"):
+        actor = world.actors[name]
+        for index in range(6):
+            served = queue.next_task(session, actor, project)
+            assert served is not None
+            labelling.submit_label(
+                session, actor, served.assignment_id, ["gambling" if index % 3 else "compliant"]
+            )
+    lot = lots.create_lot(session, world.actors["auditor"], project, world.vendor_ids["A"])
+    world.lot_id = lot.id
+    world.audit_id = audits.start_audit(
+        session, world.actors["auditor"], lot.id, plan="margin", margin=0.3, seed=1
+    ).id
+    session.commit()
+    return world
+
+
+def _get_ok(client, url):
+    response = client.get(url, headers={"Accept-Language": "en"})
+    assert response.status_code == 200, (url, response.status_code, response.text[:500])
+    assert "web." not in response.text.replace("/static/", ""), url  # no raw message ids
+    return response
+
+
+def test_every_page_renders_for_its_roles(client, world):
+    a, b = world.project_ids["A"], world.project_ids["B"]
+    pages = {
+        "admin": [
+            "/admin/vendors",
+            "/admin/users",
+            "/admin/taxonomies",
+            f"/admin/taxonomies/{world.taxonomy_id}",
+            "/admin/projects",
+            f"/admin/projects/{a}",
+            "/admin/imports",
+            "/quality",
+            f"/quality/{a}",
+            f"/quality/{b}",
+            "/audit",
+            f"/audit/lots/{world.lot_id}",
+            f"/audit/audits/{world.audit_id}",
+            "/audit/disputes",
+            f"/audit/gold/{a}",
+            f"/vendor/{world.vendor_ids['B']}",
+        ],
+        "auditor": [
+            "/quality",
+            f"/quality/{a}",
+            "/audit",
+            f"/audit/audits/{world.audit_id}",
+            f"/audit/audits/{world.audit_id}/review",
+            "/admin/taxonomies",
+        ],
+        "manager-a": [
+            f"/vendor/{world.vendor_ids['A']}",
+            "/quality",
+            f"/quality/{a}",
+            f"/audit/audits/{world.audit_id}",
+        ],
+        "labeller-a1": [f"/work/{a}", "/work?all=1"],
+    }
+    for username, urls in pages.items():
+        client.cookies.clear()
+        login(client, username)
+        for url in urls:
+            _get_ok(client, url)
+
+
+def test_quality_page_shows_agreement_and_svg_charts(client, world):
+    login(client, "auditor")
+    page = _get_ok(client, f"/quality/{world.project_ids['A']}")
+    assert html.unescape(page.text).count(translate("web.metric.krippendorff_alpha", "en")) >= 1
+    assert page.text.count("<svg") >= 2
+    assert "<script" not in page.text.split("</main>")[0].split('<main id="main"')[1]
+
+
+def test_admin_creates_vendor_user_taxonomy_project_and_imports_items(client, world, tmp_path):
+    csrf = login(client, "admin")
+    assert (
+        client.post("/admin/vendors", data={"name": "vendor-C", "csrf_token": csrf}).status_code
+        == 200
+    )
+    assert "vendor-C" in client.get("/admin/vendors").text
+    created = client.post(
+        "/admin/users",
+        data={
+            "username": "new-labeller",
+            "role": "labeller",
+            "vendor_id": str(world.vendor_ids["A"]),
+            "password": "password-123",
+            "csrf_token": csrf,
+        },
+    )
+    assert created.status_code == 200
+    assert 'id="new-token">lo_' in created.text  # shown once
+    assert "lo_" not in client.get("/admin/users").text.split("<table>")[0]
+    taxonomy = {
+        "key": "web-tax",
+        "version": 1,
+        "mode": "single",
+        "name": {"en": "Web", "zh-Hant": "網頁"},
+        "labels": [
+            {"key": "ok", "name": {"en": "OK", "zh-Hant": "可"}},
+            {"key": "bad", "name": {"en": "Bad", "zh-Hant": "不可"}},
+        ],
+    }
+    uploaded = client.post(
+        "/admin/taxonomies",
+        data={"csrf_token": csrf},
+        files={"file": ("web-tax.json", json.dumps(taxonomy).encode(), "application/json")},
+    )
+    assert uploaded.status_code == 200 and "不可" in uploaded.text or "Bad" in uploaded.text
+    tax_id = int(uploaded.url.path.rsplit("/", 1)[1])
+    made = client.post(
+        "/admin/projects",
+        data={
+            "name": "web-project",
+            "taxonomy_id": str(tax_id),
+            "overlap": "2",
+            "gold_rate": "0.1",
+            "sla_hours": "24",
+            "vendor_ids": [str(world.vendor_ids["A"])],
+            "csrf_token": csrf,
+        },
+    )
+    assert made.status_code == 200
+    project_id = int(made.url.path.rsplit("/", 1)[1])
+    edited = client.post(
+        f"/admin/projects/{project_id}",
+        data={
+            "overlap": "3",
+            "gold_rate": "0.05",
+            "sla_hours": "",
+            "csrf_token": csrf,
+            "vendor_ids": [str(world.vendor_ids["A"]), str(world.vendor_ids["B"])],
+        },
+    )
+    assert edited.status_code == 200 and 'value="3"' in edited.text
+    rows = b'{"external_id": "w-1", "text": "hello"}\n{"external_id": "w-2"}\n{"external_id": "w-3", "text": "x"}\n'
+    refused = client.post(
+        "/admin/imports",
+        data={"project_id": str(project_id), "csrf_token": csrf},
+        files={"file": ("items.jsonl", rows, "application/jsonl")},
+        headers={"Accept-Language": "en"},
+    )
+    assert refused.status_code == 422
+    assert "items.jsonl" in refused.text and "line 2" in refused.text
+    landed = client.post(
+        "/admin/imports",
+        data={"project_id": str(project_id), "skip_invalid": "1", "csrf_token": csrf},
+        files={"file": ("items.jsonl", rows, "application/jsonl")},
+    )
+    assert landed.status_code == 200
+    assert "items.jsonl" in landed.text
+    assert ">2<" in landed.text and ">1<" in landed.text  # created, rejected
+    assert "items.jsonl" in client.get("/admin/imports").text
+
+
+def test_item_text_is_escaped_in_cards(client, session, world):
+    hostile = "<script>alert(1)</script><img src=x onerror=alert(2)> 加LINE @evil"
+    imports.import_item_records(
+        session,
+        SYSTEM_ACTOR,
+        world.project_ids["A"],
+        [{"external_id": "evil-1", "text": hostile, "priority": 100}],
+    )
+    login(client, "labeller-a1")
+    task = client.get(f"/api/projects/{world.project_ids['A']}/next").json()
+    assert task["item"]["external_id"] == "evil-1"
+    card = client.get(f"/w/cards/{task['assignment_id']}")
+    assert card.status_code == 200
+    assert "<script>" not in card.text and "<img src=x" not in card.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in card.text
+    assert '<mark class="hl hl-line_id">' in card.text
+
+
+def test_pages_send_a_strict_content_security_policy(client, world):
+    response = client.get("/")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_a_labeller_gets_a_page_not_json_for_an_admin_page(client, world):
+    login(client, "labeller-a1")
+    response = client.get("/admin/users", headers={"Accept-Language": "zh-TW"})
+    assert response.status_code == 403
+    assert "text/html" in response.headers["content-type"]
+    assert translate("web.error.title", "zh-Hant") in response.text
+    assert csrf_of(response.text)
