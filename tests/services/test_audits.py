@@ -229,8 +229,16 @@ def test_stratified_plan_records_weights_and_uses_stratified_estimator(session):
     auditor = world.actors["auditor"]
     lot = lots.create_lot(session, auditor, project_id, world.vendor_ids["A"])
     audit = audits.start_audit(
-        session, auditor, lot.id, plan="stratified", margin=0.2, allocation="equal", seed=11
+        session,
+        auditor,
+        lot.id,
+        plan="stratified",
+        margin=0.2,
+        allocation="equal",
+        targeted=2,
+        seed=11,
     )
+    assert audit.n_targeted == 2
     strata = {row["stratum"]: row for row in audit.design["strata"]}
     assert set(strata) == {"compliant", "gambling"}
     assert strata["gambling"]["population_size"] == 6
@@ -238,6 +246,7 @@ def test_stratified_plan_records_weights_and_uses_stratified_estimator(session):
     review_all(session, auditor, audit.id, "compliant")
     report = audits.get_audit_report(session, auditor, audit.id)
     assert report.estimate.method == "stratified_wilson"
+    assert report.estimate.n_audited == audit.n_random and report.n_targeted_reviewed == 2
     assert report.estimate.accuracy_rate == pytest.approx(24 / 30)
     assert report.audit.decision == "rejected"  # 0.8 < target 0.95
 

@@ -538,8 +538,6 @@ def start_audit(
             "confidence": confidence,
             "targeted": targeted,
         }
-        strata_of: dict[int, str] = {}
-        weights: dict[int, float] = {}
         if plan == "aql":
             # The switching rules only judge lots inspected at the severity they chose;
             # an explicit ``inspection`` is an operator override and leaves them alone.
@@ -574,65 +572,22 @@ def start_audit(
                 random_n=n_random,
                 targeted_n=targeted,
             )
-        if plan == "stratified":
-            strata_of = _strata(session, label_ids)
-            draw = draw_stratified(
-                {
-                    s: [i for i in label_ids if strata_of[i] == s]
-                    for s in sorted(set(strata_of.values()))
-                },
-                n_random,
-                allocation=allocation,  # type: ignore[arg-type]
-                min_per_stratum=min_per_stratum,
-                seed=seed,
-            )
-            random_ids = [int(i) for i in draw.sample["id"]]
-            weights = {
-                int(i): float(w)
-                for i, w in zip(draw.sample["id"], draw.sample["weight"], strict=True)
-            }
-            design.update(
-                allocation=allocation,
-                min_per_stratum=min_per_stratum,
-                strata=[
-                    {
-                        "stratum": str(row["stratum"]),
-                        "population_size": int(row["population_size"]),
-                        "sample_size": int(row["sample_size"]),
-                        "weight": float(row["weight"]),
-                    }
-                    for row in _records(draw.strata)
-                ],
-            )
-            targeted_ids: list[int] = []
-            if targeted:
-                rest = [i for i in label_ids if i not in set(random_ids)]
-                scores = compute_label_risk_scores(session, lot.project_id, rest)
-                extra = draw_audit_sample(
-                    rest,
-                    random_n=0,
-                    targeted_n=targeted,
-                    risk_scores=[scores[i] for i in rest],
-                    seed=seed,
-                )
-                targeted_ids = [_int(i) for i in extra.targeted_ids]
-        elif targeted:
-            scores = compute_label_risk_scores(session, lot.project_id, label_ids)
-            both = draw_audit_sample(
-                label_ids,
-                random_n=n_random,
-                targeted_n=targeted,
-                risk_scores=[scores[i] for i in label_ids],
-                seed=seed,
-            )
-            random_ids = [_int(i) for i in both.random_ids]
-            targeted_ids = [_int(i) for i in both.targeted_ids]
-        else:
-            random_ids = [_int(i) for i in draw_simple_random(label_ids, n_random, seed=seed).ids]
-            targeted_ids = []
-        risk = (
-            compute_label_risk_scores(session, lot.project_id, targeted_ids) if targeted_ids else {}
+        draw = _draw_sample(
+            session,
+            lot.project_id,
+            label_ids,
+            stratified=plan == "stratified",
+            n_random=n_random,
+            targeted=targeted,
+            allocation=allocation,
+            min_per_stratum=min_per_stratum,
+            seed=seed,
         )
+        if plan == "stratified":
+            design.update(
+                allocation=allocation, min_per_stratum=min_per_stratum, strata=draw.strata
+            )
+        random_ids, targeted_ids = draw.random_ids, draw.targeted_ids
         audit = Audit(
             lot_id=lot.id,
             project_id=lot.project_id,
@@ -671,9 +626,9 @@ def start_audit(
                         labeller_id=label.labeller_id,
                         position=position,
                         part=part,
-                        stratum=strata_of.get(label_id),
-                        weight=weights.get(label_id, 1.0),
-                        risk_score=risk.get(label_id),
+                        stratum=draw.stratum_of.get(label_id),
+                        weight=draw.weights.get(label_id, 1.0),
+                        risk_score=draw.risk.get(label_id),
                         vendor_value=list(label.value),
                     )
                 )
@@ -696,6 +651,99 @@ def start_audit(
         )
         session.flush()
         return _summary(audit)
+
+
+@dataclass(frozen=True)
+class _Draw:
+    """The drawn sample: random part, targeted part, strata and weights."""
+
+    random_ids: list[int]
+    targeted_ids: list[int]
+    stratum_of: dict[int, str] = field(default_factory=dict)
+    weights: dict[int, float] = field(default_factory=dict)
+    """Design weight ``N_h / n_h`` of each random label (stratified plans)."""
+    risk: dict[int, float] = field(default_factory=dict)
+    """Risk score of each targeted label."""
+    strata: list[dict[str, Any]] = field(default_factory=list)
+    """Per stratum: population size, sample size and weight (recorded in the design)."""
+
+
+def _draw_sample(
+    session: Session,
+    project_id: int,
+    label_ids: list[int],
+    *,
+    stratified: bool,
+    n_random: int,
+    targeted: int,
+    allocation: str,
+    min_per_stratum: int,
+    seed: int,
+) -> _Draw:
+    """Draw the random part (simple or stratified by final label), then the risk-targeted
+    part from the labels left, with the quality core's seeded draws."""
+    scores = compute_label_risk_scores(session, project_id, label_ids) if targeted else {}
+    if not stratified:
+        if targeted:
+            both = draw_audit_sample(
+                label_ids,
+                random_n=n_random,
+                targeted_n=targeted,
+                risk_scores=[scores[i] for i in label_ids],
+                seed=seed,
+            )
+            chosen = [_int(i) for i in both.targeted_ids]
+            return _Draw(
+                random_ids=[_int(i) for i in both.random_ids],
+                targeted_ids=chosen,
+                risk={i: scores[i] for i in chosen},
+            )
+        simple = draw_simple_random(label_ids, n_random, seed=seed)
+        return _Draw(random_ids=[_int(i) for i in simple.ids], targeted_ids=[])
+    stratum_of = _strata(session, label_ids)
+    members: dict[str, list[int]] = {}
+    for label_id in label_ids:
+        members.setdefault(stratum_of[label_id], []).append(label_id)
+    drawn = draw_stratified(
+        {name: members[name] for name in sorted(members)},
+        n_random,
+        allocation=allocation,  # type: ignore[arg-type]  # validated by draw_stratified
+        min_per_stratum=min_per_stratum,
+        seed=seed,
+    )
+    random_ids = [_int(i) for i in drawn.sample["id"]]
+    weights = {
+        _int(i): float(w) for i, w in zip(drawn.sample["id"], drawn.sample["weight"], strict=True)
+    }
+    strata = [
+        {
+            "stratum": str(row["stratum"]),
+            "population_size": int(row["population_size"]),
+            "sample_size": int(row["sample_size"]),
+            "weight": float(row["weight"]),
+        }
+        for row in _records(drawn.strata)
+    ]
+    targeted_ids: list[int] = []
+    if targeted:
+        taken = set(random_ids)
+        rest = [i for i in label_ids if i not in taken]
+        extra = draw_audit_sample(
+            rest,
+            random_n=0,
+            targeted_n=targeted,
+            risk_scores=[scores[i] for i in rest],
+            seed=seed,
+        )
+        targeted_ids = [_int(i) for i in extra.targeted_ids]
+    return _Draw(
+        random_ids=random_ids,
+        targeted_ids=targeted_ids,
+        stratum_of={i: stratum_of[i] for i in random_ids},
+        weights=weights,
+        risk={i: scores[i] for i in targeted_ids},
+        strata=strata,
+    )
 
 
 def _records(frame: Any) -> list[dict[str, Any]]:
