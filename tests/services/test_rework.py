@@ -75,6 +75,13 @@ def test_rework_round_trip_and_re_audit_lot(session):
         session, auditor, project_id, world.vendor_ids["A"], rework_of_lot_id=lot.id
     )
     assert (again.kind, again.n_labels) == ("rework", 2)
+    re_audit = audits.start_audit(session, auditor, again.id, seed=4)
+    assert re_audit.n_sample == 2  # a lot of 2 is inspected in full
+    while (view := audits.next_audit_item(session, auditor, re_audit.id)) is not None:
+        assert view.vendor_value is None
+        audits.submit_blind_answer(session, auditor, re_audit.id, view.label_id, ["compliant"])
+        audits.record_verdict(session, auditor, re_audit.id, view.label_id, "correct")
+    assert audits.get_audit(session, auditor, re_audit.id).decision == "accepted"
     assert (
         session.scalar(
             select(func.count(AuditEvent.id)).where(AuditEvent.action == "rework.submit")
