@@ -120,3 +120,21 @@ def test_audit_of_lot_still_being_labelled_freezes_it(session):
     assert lots.get_lot(session, auditor, lot.id).n_labels == 7
     following = lots.create_lot(session, auditor, project_id, vendor_id)
     assert following.n_labels == 2
+
+
+def test_freeze_replaces_revised_labels_by_their_current_revision(session):
+    world = make_world(session, n_items=3, overlap=2)
+    project_id, vendor_id = world.project_ids["A"], world.vendor_ids["A"]
+    labeller, auditor = world.actors["labeller-a1"], world.actors["auditor"]
+    when = utcnow() - timedelta(hours=1)
+    assignments = []
+    while (served := queue.next_task(session, labeller, project_id, now=when)) is not None:
+        labelling.submit_label(session, labeller, served.assignment_id, ["compliant"], now=when)
+        assignments.append(served.assignment_id)
+    lot = lots.create_lot(session, auditor, project_id, vendor_id, until=utcnow())
+    assert lot.status == "closed"
+    revised = labelling.submit_label(session, labeller, assignments[0], ["adult"])
+    assert revised.created and revised.label.revision == 2
+    audits.start_audit(session, auditor, lot.id, seed=1)
+    members = set(lots.lot_label_ids(session, lot.id))
+    assert revised.label.id in members and len(members) == 3

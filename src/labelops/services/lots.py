@@ -234,28 +234,38 @@ def create_lot(
 
 
 def freeze_lot(session: Session, lot: AuditLot, *, now: datetime) -> int:
-    """Fix an open lot's membership at ``now`` (inside the caller's transaction).
+    """Fix a lot's membership at ``now`` (inside the caller's transaction).
 
-    Labels revised since they joined are replaced by their current revision (when that
-    is in no other lot), late labels of the window submitted up to ``now`` join, and
-    the lot stops collecting: anything submitted later belongs to the next lot.
+    A member label revised since it joined is replaced by the current revision of the
+    same assignment (unless that is in another lot), so the audit sees what the
+    labeller answers now. An ``open`` lot also takes the window's labels submitted up
+    to ``now`` and stops collecting: anything submitted later belongs to the next lot.
 
     Returns:
         The lot's size after freezing.
     """
-    if lot.status == "open":
-        stale = (
-            select(AuditLotLabel.label_id)
-            .join(Label, Label.id == AuditLotLabel.label_id)
-            .where(AuditLotLabel.lot_id == lot.id, Label.is_current.is_(False))
-        )
-        stale_ids = list(session.scalars(stale))
-        if stale_ids:
-            session.execute(
-                delete(AuditLotLabel).where(
-                    AuditLotLabel.lot_id == lot.id, AuditLotLabel.label_id.in_(stale_ids)
-                )
+    stale = session.execute(
+        select(AuditLotLabel.label_id, Label.assignment_id)
+        .join(Label, Label.id == AuditLotLabel.label_id)
+        .where(AuditLotLabel.lot_id == lot.id, Label.is_current.is_(False))
+    ).all()
+    if stale:
+        session.execute(
+            delete(AuditLotLabel).where(
+                AuditLotLabel.lot_id == lot.id,
+                AuditLotLabel.label_id.in_([label_id for label_id, _ in stale]),
             )
+        )
+        in_a_lot = exists().where(AuditLotLabel.label_id == Label.id)
+        replacements = session.execute(
+            select(Label.id, Label.task_id).where(
+                Label.assignment_id.in_([assignment for _, assignment in stale]),
+                Label.is_current.is_(True),
+                ~in_a_lot,
+            )
+        ).all()
+        _add_members(session, lot.id, [(int(i), int(t)) for i, t in replacements])
+    if lot.status == "open":
         _add_members(session, lot.id, _candidates(session, lot, up_to=now))
         lot.status = "closed"
     lot.frozen_at = now
