@@ -279,6 +279,8 @@ def test_vendor_roles_see_only_their_reviewed_items(session):
     audits.submit_blind_answer(session, auditor, audit.id, view.label_id, ["gambling"])
     manager = world.actors["manager-a"]
     assert audits.list_audit_items(session, manager, audit.id) == []
+    hidden = audits.get_audit(session, manager, audit.id)
+    assert hidden.seed is None and "seed" not in hidden.design
     with pytest.raises(NotFound):
         audits.get_audit_item(session, manager, audit.id, view.label_id)
     with pytest.raises(PermissionDenied):

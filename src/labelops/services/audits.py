@@ -133,7 +133,9 @@ class AuditSummary:
     project_id: int
     vendor_id: int
     plan: str
-    seed: int
+    seed: int | None
+    """Seed of the draw; hidden (None) from vendor roles until the audit is decided,
+    so the sample cannot be predicted from the lot."""
     design: dict[str, Any]
     """Everything needed to redraw the sample: plan parameters and numbers, strata."""
     status: str
@@ -210,15 +212,19 @@ class AuditReport:
 # ---------------------------------------------------------------- helpers
 
 
-def _summary(audit: Audit) -> AuditSummary:
+def _summary(audit: Audit, actor: Actor | None = None) -> AuditSummary:
+    hide = actor is not None and actor.is_vendor_scoped and audit.decision is None
+    design = dict(audit.design)
+    if hide:
+        design.pop("seed", None)
     return AuditSummary(
         id=audit.id,
         lot_id=audit.lot_id,
         project_id=audit.project_id,
         vendor_id=audit.vendor_id,
         plan=audit.plan,
-        seed=audit.seed,
-        design=dict(audit.design),
+        seed=None if hide else audit.seed,
+        design=design,
         status=audit.status,
         n_sample=audit.n_sample,
         n_random=audit.n_random,
@@ -816,7 +822,7 @@ def get_audit(session: Session, actor: Actor, audit_id: int) -> AuditSummary:
         NotFound: No such audit, or another vendor's.
     """
     authorize(actor, "lot.read")
-    return _summary(load_audit(session, actor, audit_id))
+    return _summary(load_audit(session, actor, audit_id), actor)
 
 
 def list_audits(
@@ -828,7 +834,7 @@ def list_audits(
     if project_id is not None:
         query = query.where(Audit.project_id == project_id)
     query = scope_to_vendor(query, actor, Audit.vendor_id)
-    return [_summary(audit) for audit in session.scalars(query)]
+    return [_summary(audit, actor) for audit in session.scalars(query)]
 
 
 def next_audit_item(session: Session, actor: Actor, audit_id: int) -> AuditItemView | None:
@@ -1262,7 +1268,7 @@ def get_audit_report(session: Session, actor: Actor, audit_id: int) -> AuditRepo
         next_inspection = get_switching_state(session, audit.project_id, audit.vendor_id).inspection
     lot = session.get(AuditLot, audit.lot_id)
     return AuditReport(
-        audit=_summary(audit),
+        audit=_summary(audit, actor),
         lot_size=lot.n_labels if lot is not None else int(audit.design["lot_size"]),
         accept=audit.design.get("accept"),
         reject=audit.design.get("reject"),

@@ -150,7 +150,7 @@ class AuditPublic(_FromAttributes):
     project_id: int
     vendor_id: int
     plan: str
-    seed: int
+    seed: int | None
     design: dict[str, Any]
     status: str
     n_sample: int
