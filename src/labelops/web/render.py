@@ -26,7 +26,7 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from labelops.api.errors import status_for
-from labelops.errors import LabelopsError
+from labelops.errors import LabelopsError, PermissionDenied
 from labelops.i18n import negotiate_language, normalise_language, translate
 from labelops.services.policy import Actor
 from labelops.types import Role
@@ -247,13 +247,17 @@ def render_fragment(request: Request, template: str, actor: Actor, **context: An
 def error_page(request: Request, error: LabelopsError, actor: Actor | None) -> HTMLResponse:
     """A labelops error as a page, with the status the API would give it."""
     lang = page_language(request, actor)
+    message = error.render(lang)
+    if isinstance(error, PermissionDenied) and error.message_id == "errors.permission.action":
+        # The core message names the role and action codes; a page says it in words.
+        message = translate("web.error.forbidden", lang)
     return render_page(
         request,
         "error.html",
         actor,
         title_id="web.error.title",
         status_code=status_for(error),
-        message=error.render(lang),
+        message=message,
     )
 
 
