@@ -57,7 +57,7 @@ from labelops.services.audit_trail import record_event
 from labelops.services.labelling import validate_label_value
 from labelops.services.lots import compute_label_risk_scores, freeze_lot, lot_label_ids
 from labelops.services.policy import Actor, authorize, require_same_vendor, scope_to_vendor
-from labelops.services.projects import load_project_context
+from labelops.services.projects import ProjectContext, load_project_context
 from labelops.services.queue import item_payload
 from labelops.store.audit_models import (
     Audit,
@@ -778,8 +778,14 @@ def _strata(session: Session, label_ids: Sequence[int]) -> dict[int, str]:
 # ---------------------------------------------------------------- review
 
 
-def _view(session: Session, actor: Actor, audit: Audit, sample: AuditSample) -> AuditItemView:
-    context = load_project_context(session, audit.project_id)
+def _view(
+    session: Session,
+    actor: Actor,
+    audit: Audit,
+    sample: AuditSample,
+    context: ProjectContext | None = None,
+) -> AuditItemView:
+    context = context or load_project_context(session, audit.project_id)
     item = session.execute(
         select(Item).join(Task, Task.item_id == Item.id).where(Task.id == sample.task_id)
     ).scalar_one()
@@ -883,7 +889,8 @@ def list_audit_items(session: Session, actor: Actor, audit_id: int) -> list[Audi
     )
     if actor.is_vendor_scoped:
         query = query.where(AuditSample.verdict.is_not(None))
-    return [_view(session, actor, audit, sample) for sample in session.scalars(query)]
+    context = load_project_context(session, audit.project_id)
+    return [_view(session, actor, audit, sample, context) for sample in session.scalars(query)]
 
 
 def submit_blind_answer(

@@ -88,15 +88,21 @@ class GoldFeedback:
     guideline: tuple[GuidelineEntry, ...]
 
 
-def _guideline(session: Session, taxonomy_id: int, keys: list[str]) -> tuple[GuidelineEntry, ...]:
-    rows = {
-        row.key: row
-        for row in session.scalars(
-            select(TaxonomyLabel).where(
-                TaxonomyLabel.taxonomy_id == taxonomy_id, TaxonomyLabel.key.in_(keys)
+def _guideline(
+    session: Session,
+    taxonomy_id: int,
+    keys: list[str],
+    cache: dict[int, dict[str, TaxonomyLabel]] | None = None,
+) -> tuple[GuidelineEntry, ...]:
+    cache = {} if cache is None else cache
+    if taxonomy_id not in cache:
+        cache[taxonomy_id] = {
+            row.key: row
+            for row in session.scalars(
+                select(TaxonomyLabel).where(TaxonomyLabel.taxonomy_id == taxonomy_id)
             )
-        )
-    }
+        }
+    rows = cache[taxonomy_id]
     return tuple(
         GuidelineEntry(
             key=key,
@@ -148,6 +154,7 @@ def list_feedback(
         for project, taxonomy in session.execute(select(Project.id, Project.taxonomy_id))
     }
     entries = []
+    labels_by_taxonomy: dict[int, dict[str, TaxonomyLabel]] = {}
     for sample, sample_project, version, external_id, text in rows:
         right = list(sample.corrected_value or [])
         kind = names.get((version, sample.error_type or ""))
@@ -167,7 +174,9 @@ def list_feedback(
                 severity=sample.severity,
                 comment=sample.comment,
                 reviewed_at=sample.reviewed_at,
-                guideline=_guideline(session, taxonomies[sample_project], right),
+                guideline=_guideline(
+                    session, taxonomies[sample_project], right, labels_by_taxonomy
+                ),
             )
         )
     return entries
