@@ -232,7 +232,7 @@ def next_rework_task(
             own_other = exists().where(
                 Assignment.task_id == ReworkItem.task_id,
                 Assignment.labeller_id == user_id,
-                Assignment.status == AssignmentStatus.SUBMITTED.value,
+                Assignment.status != AssignmentStatus.EXPIRED.value,
             )
             query = (
                 select(ReworkItem)
@@ -333,6 +333,9 @@ def submit_rework(
                 .where(Label.assignment_id == mine.id, Label.is_current.is_(True))
                 .execution_options(populate_existing=True)
             )
+            if own_current is None:  # an old expired lease: this answer is its first label
+                mine.served_at = item.leased_at or now
+                mine.lease_expires_at = item.lease_expires_at
         else:
             mine = Assignment(
                 task_id=item.task_id,
