@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -157,3 +159,29 @@ def test_rework_needs_a_rejected_lot_and_refreshes_unaudited_final(session):
         assert after.value == ["compliant"] and after.status == "audited"
     else:
         assert after.value == ["adult"] and after.status == "final"
+
+
+def test_concurrent_labellers_never_share_a_rework_item(session, session_factory):
+    world = make_world(session, n_items=8, overlap=1)
+    _, audit = rejected_audit(session, world)
+    rework.create_rework(session, world.actors["auditor"], audit.id)
+    project_id = world.project_ids["A"]
+    names = ["labeller-a1", "labeller-a2", "labeller-a3"]
+    barrier = threading.Barrier(len(names))
+
+    def work(name):
+        done = []
+        with session_factory() as own:
+            barrier.wait()
+            while (
+                task := rework.next_rework_task(own, world.actors[name], project_id)
+            ) is not None:
+                rework.submit_rework(own, world.actors[name], task.rework_id, ["compliant"])
+                done.append(task.rework_id)
+        return done
+
+    with ThreadPoolExecutor(len(names)) as pool:
+        results = list(pool.map(work, names))
+    everything = [rework_id for done in results for rework_id in done]
+    assert len(everything) == len(set(everything)) == 8
+    assert session.scalar(select(func.count(ReworkItem.id)).where(ReworkItem.status == "done")) == 8
