@@ -236,3 +236,25 @@ def test_gold_routes_and_feedback_stay_hidden(client, session):
     assert client.get(url, headers=_auth(world, "labeller-a2")).status_code == 404
     accuracy = client.get(f"/api/projects/{project_id}/gold/accuracy", headers=auditor).json()
     assert accuracy[0]["n_answers"] == 1 and accuracy[0]["accuracy_rate"] == 1.0
+
+
+def test_gold_batch_lands_whole_or_not_at_all(client, session):
+    world = make_world(session, n_items=3, overlap=1)
+    url = f"/api/projects/{world.project_ids['A']}/gold/batch"
+    auditor = _auth(world, "auditor")
+    row = {"explanation_en": "why", "explanation_zh": "原因"}
+    bad = client.post(
+        url,
+        json=[
+            {"external_id": "a-00000", "labels": ["adult"], **row},
+            {"external_id": "a-00001", "labels": ["weapons"], **row},
+        ],
+        headers=auditor,
+    )
+    assert bad.status_code == 422
+    assert [p["line"] for p in bad.json()["error"]["problems"]] == [2]
+    assert client.get(f"/api/projects/{world.project_ids['A']}/gold", headers=auditor).json() == []
+    good = client.post(
+        url, json=[{"external_id": "a-00000", "labels": ["adult"], **row}], headers=auditor
+    )
+    assert good.status_code == 200 and good.json()["n_created"] == 1

@@ -26,6 +26,7 @@ from labelops.api.schemas.audit import (
     GoldAccuracyPublic,
     GoldCreate,
     GoldFeedbackPublic,
+    GoldImportPublic,
     GoldPublic,
     GuidelinePublic,
     LotAccuracyPublic,
@@ -97,6 +98,19 @@ def mark_gold(
         explanation_zh=answer.explanation_zh,
         created_at=answer.created_at,
     )
+
+
+@router.post("/projects/{project_id}/gold/batch", tags=["gold"])
+def import_gold(
+    project_id: int, body: list[GoldCreate], session: SessionDep, actor: CurrentActor
+) -> GoldImportPublic:
+    """Mark many items as gold at once: every row lands, or none does (rows numbered
+    from 1 in the error's problems)."""
+    rows = [
+        gold.GoldRow(row.external_id, tuple(row.labels), row.explanation_en, row.explanation_zh)
+        for row in body
+    ]
+    return GoldImportPublic.model_validate(gold.import_gold_rows(session, actor, project_id, rows))
 
 
 @router.get("/projects/{project_id}/gold", tags=["gold"])

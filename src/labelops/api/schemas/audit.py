@@ -23,6 +23,7 @@ __all__ = [
     "GoldAccuracyPublic",
     "GoldCreate",
     "GoldFeedbackPublic",
+    "GoldImportPublic",
     "GoldPublic",
     "GuidelinePublic",
     "LotAccuracyPublic",
@@ -60,6 +61,14 @@ class GoldPublic(BaseModel):
     explanation_en: str | None
     explanation_zh: str | None
     created_at: datetime
+
+
+class GoldImportPublic(_FromAttributes):
+    """What a batch of gold answers stored (all rows, or none on any error)."""
+
+    n_rows: int
+    n_created: int
+    n_updated: int
 
 
 class GoldAccuracyPublic(_FromAttributes):
