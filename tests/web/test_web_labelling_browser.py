@@ -177,3 +177,33 @@ def test_submit_on_an_expired_lease_shows_why_and_moves_on(live_server, world, b
     assert page.inner_text("#banner")  # the API's message, in the page's language
     _wait_new_card(page, first)
     context.close()
+
+
+def test_an_answer_given_after_the_session_expired_is_sent_after_logging_in_again(
+    live_server, world, browser
+):
+    context = browser.new_context(locale="zh-TW")
+    page = context.new_page()
+    browser_login(page, live_server.url, "labeller-a2")
+    page.goto(f"{live_server.url}/work/{world.project_ids['A']}")
+    page.wait_for_selector("#card .item-card")
+    assignment = int(_card_id(page))
+    context.clear_cookies()  # the session is gone (expired, or the server forgot it)
+    page.keyboard.press("3")
+    with page.expect_navigation(url=lambda url: "next=" in url):
+        page.keyboard.press("Enter")
+    pending = page.evaluate("() => JSON.stringify(Object.assign({}, sessionStorage))")
+    assert str(assignment) in pending
+    page.fill("#username", "labeller-a2")
+    page.fill("#password", "correct horse battery")
+    page.press("#password", "Enter")
+    page.wait_for_selector("#card .item-card")
+    page.wait_for_function(
+        "() => Object.keys(sessionStorage).every(k => sessionStorage.getItem(k) === '[]')"
+    )
+    context.close()
+    with live_server.session_factory() as session:
+        value = session.scalar(
+            select(Label.value).where(Label.assignment_id == assignment, Label.is_current.is_(True))
+        )
+    assert value == ["financial_scam"]

@@ -145,3 +145,41 @@ def test_open_redirects_are_refused(client, world):
         follow_redirects=False,
     )
     assert response.headers["location"] == "/admin/projects"
+
+
+def test_an_idle_session_expires(client, world):
+    import time
+
+    from itsdangerous import URLSafeSerializer
+
+    from labelops.web.session import COOKIE_NAME, IDLE_SECONDS
+
+    login(client, "labeller-a1")
+    assert client.get("/api/me").status_code == 200
+    serializer = URLSafeSerializer("test-secret", salt="labelops.session")
+    stale = {
+        "u": world.actors["labeller-a1"].user_id,
+        "c": "x" * 43,
+        "t": int(time.time()) - IDLE_SECONDS - 5,
+    }
+    client.cookies.clear()
+    client.cookies.set(COOKIE_NAME, serializer.dumps(stale))
+    assert client.get("/api/me").status_code == 401
+    assert client.get("/work", follow_redirects=False).headers["location"].startswith("/?next=")
+
+
+def test_a_logged_in_users_language_choice_is_remembered(client, session, world):
+    from labelops.store.models import User
+
+    csrf = login(client, "labeller-a1")
+    response = client.post(
+        "/lang",
+        data={"lang": "zh-Hant", "next": "/work", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    session.expire_all()
+    assert session.get(User, world.actors["labeller-a1"].user_id).language == "zh-Hant"
+    client.cookies.delete("lo_lang")
+    page = client.get(f"/work/{world.project_ids['A']}", headers={"Accept-Language": "en"})
+    assert translate("web.work.submit", "zh-Hant") in page.text
