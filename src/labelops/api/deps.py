@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,8 +16,12 @@ from labelops.services.policy import Actor
 __all__ = ["CurrentActor", "SessionDep", "SettingsDep", "get_actor", "get_session"]
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request, closed afterwards (services open the transactions)."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request, closed afterwards (services open the transactions).
+
+    ``async`` because making a session does no I/O: FastAPI then runs it on the event
+    loop instead of hopping to a worker thread (each hop costs about 0.1 ms).
+    """
     session: Session = request.app.state.session_factory()
     try:
         yield session
@@ -28,7 +32,7 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings

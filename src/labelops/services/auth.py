@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from labelops.errors import AuthenticationFailed
@@ -69,14 +70,33 @@ def authenticate_token(session: Session, token: str) -> Actor:
     Raises:
         AuthenticationFailed: Unknown or revoked token, or the user was deleted.
     """
-    row = session.execute(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
-    ).scalar_one_or_none()
+    # Every API request runs this: one indexed Core query, no ORM objects.
+    row = session.connection().execute(_TOKEN_QUERY, {"token_hash": hash_token(token)}).first()
     if row is None or row.deleted_at is not None:
         raise AuthenticationFailed("errors.auth.bad_token")
-    return actor_for_user(row)
+    return Actor(
+        user_id=row.id,
+        username=row.username,
+        role=Role(row.role),
+        vendor_id=row.vendor_id,
+        language=row.language or "en",
+    )
+
+
+_USERS = cast(Table, User.__table__)
+_TOKENS = cast(Table, ApiToken.__table__)
+_TOKEN_QUERY = (
+    select(
+        _USERS.c.id,
+        _USERS.c.username,
+        _USERS.c.role,
+        _USERS.c.vendor_id,
+        _USERS.c.language,
+        _USERS.c.deleted_at,
+    )
+    .join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id)
+    .where(_TOKENS.c.token_hash == bindparam("token_hash"), _TOKENS.c.revoked_at.is_(None))
+)
 
 
 def authenticate_password(session: Session, username: str, password: str) -> Actor:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, exists, select
+from sqlalchemy import Connection, Select, Table, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from labelops.errors import NotFound, PermissionDenied
@@ -302,27 +302,36 @@ def work_taxonomy(connection: Connection, project: Any) -> tuple[tuple[str, ...]
     return keys, str(project.mode)
 
 
-def _claim(
-    connection: Connection, project_id: int, overlap: int, labeller_id: int, *, gold: bool
-) -> int | None:
+def _claim_query(*, gold: bool) -> Select[int]:
     already = exists().where(
         _ASSIGNMENTS.c.task_id == _TASKS.c.id,
-        _ASSIGNMENTS.c.labeller_id == labeller_id,
+        _ASSIGNMENTS.c.labeller_id == bindparam("labeller_id"),
         _ASSIGNMENTS.c.status != AssignmentStatus.EXPIRED.value,
     )
     query = select(_TASKS.c.id).where(
-        _TASKS.c.project_id == project_id,
+        _TASKS.c.project_id == bindparam("project_id"),
         _TASKS.c.is_gold.is_(gold),
         _TASKS.c.status == TaskStatus.OPEN.value,
         ~already,
     )
     if not gold:
         # Gold items are answered by every labeller, so they have no overlap cap.
-        query = query.where(_TASKS.c.slots_taken < overlap)
+        query = query.where(_TASKS.c.slots_taken < bindparam("overlap"))
     query = query.order_by(_TASKS.c.priority.desc(), _TASKS.c.id).limit(1)
-    query = query.with_for_update(skip_locked=True, of=_TASKS)
-    value = connection.execute(query).scalar()
-    return None if value is None else int(value)
+    return query.with_for_update(skip_locked=True, of=_TASKS)
+
+
+_CLAIM = {gold: _claim_query(gold=gold) for gold in (False, True)}
+
+
+def _claim(
+    connection: Connection, project_id: int, overlap: int, labeller_id: int, *, gold: bool
+) -> int | None:
+    value: int | None = connection.execute(
+        _CLAIM[gold],
+        {"project_id": project_id, "labeller_id": labeller_id, "overlap": overlap},
+    ).scalar()
+    return value
 
 
 def reclaim_expired_leases(session: Session, project_id: int, *, now: datetime) -> int:

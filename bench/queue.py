@@ -1,0 +1,695 @@
+"""Queue benchmark: import, export, next-task / submit latency, saturation, realistic load.
+
+Everything goes through the product's real entry points: ``labelops import`` and
+``labelops export`` as subprocesses (end-to-end, Python start-up included), and the
+REST API served by ``labelops serve`` in a separate process (so its memory can be read
+from ``/proc/<pid>/status``). Per database it measures:
+
+* import of N items (JSONL, zh-Hant + English ad text generated with a fixed seed) into
+  a project, and of 10,000 items into a second one;
+* export of a finalized snapshot of the N-item project (the snapshot's final-label rows
+  are written by one SQL statement: finalize itself is not timed here);
+* one labeller, ``GET next`` then ``POST label``, p50 / p95 / p99 latency at 10,000 and at
+  N tasks, with a new TCP connection per request and over one kept-alive connection;
+* saturation: 50 labellers with no think time, labels per second;
+* realistic load: 1,000 labellers each doing next + submit every 5 s (~200 pairs/s);
+* server memory: VmHWM (peak RSS) of the server processes.
+
+Label Studio 1.23.2's figures, measured on this machine earlier (its pip server on
+SQLite, one labeller), are printed beside ours for reference; they are not re-run here.
+
+Run::
+
+    .venv/bin/python bench/queue.py --db both \\
+        --pg-url postgresql://labelops:labelops@127.0.0.1:5432/labelops_bench
+    .venv/bin/python bench/queue.py --db sqlite --quick      # smoke run, ~1 minute
+
+The PostgreSQL database named by ``--pg-url`` (or ``LABELOPS_BENCH_PG_URL``) is WIPED
+(its ``public`` schema is dropped): give it a database of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+HERE = Path(__file__).resolve().parent
+LABELOPS = str(Path(sys.executable).parent / "labelops")
+KEYS = ["compliant", "gambling", "financial_scam", "adult"]
+TAXONOMY: dict[str, Any] = {
+    "key": "bench-ads",
+    "version": 1,
+    "mode": "single",
+    "name": {"en": "Bench ads policy", "zh-Hant": "基準廣告政策"},
+    "labels": [
+        {"key": key, "name": {"en": en, "zh-Hant": zh}, "definition": {"en": en, "zh-Hant": zh}}
+        for key, en, zh in (
+            ("compliant", "Compliant", "合規"),
+            ("gambling", "Gambling", "賭博"),
+            ("financial_scam", "Financial scam", "金融詐騙"),
+            ("adult", "Adult", "成人內容"),
+        )
+    ],
+}
+
+# Label Studio 1.23.2 on this machine (pip server, SQLite, one labeller).
+LABEL_STUDIO = {
+    "import_10k": "5,700/s",
+    "import_big": "6,500/s (50k)",
+    "export": "700-1,000/s",
+    "next_new_10k": "37-41 / p99 53-62",
+    "next_new_big": "72-89 / p99 115-262 (50k)",
+    "submit": "40-52 (median)",
+    "rss": "340 idle, 440-780 peak",
+}
+
+_ZH = [
+    "限時優惠！全館商品下殺五折",
+    "免費領取iPhone 16，只要加LINE好友",
+    "保證獲利，每月穩賺百分之二十",
+    "台北市信義區新建案，首付只要九十九萬",
+    "減肥神藥，七天瘦十公斤不復胖",
+    "正品名牌包，工廠直營價",
+    "線上娛樂城，首儲送一千",
+    "醫師推薦保健食品，改善三高",
+    "香港六合彩內幕消息，包中",
+    "週年慶滿千送百，會員再享九折",
+]
+_EN = [
+    "Limited offer, 50% off everything",
+    "Guaranteed returns every month",
+    "Doctor-recommended supplement",
+    "Genuine designer bags at factory prices",
+    "Sign up today and get a bonus",
+]
+
+
+@dataclass
+class Figures:
+    """Measured numbers for one database (None: not measured)."""
+
+    db: str
+    values: dict[str, str] = field(default_factory=dict)
+
+
+def write_items(path: Path, n: int, *, prefix: str, seed: int) -> None:
+    """``n`` JSONL items with deterministic zh-Hant + English text; ids are unique."""
+    rng = random.Random(seed)
+    with open(path, "wb") as handle:
+        lines = []
+        for index in range(n):
+            zh = "，".join(rng.choices(_ZH, k=rng.randint(1, 3)))
+            text = f"{zh} 第{index}號 NT${rng.randint(99, 99999)} / {rng.choice(_EN)} #{index}"
+            record = {
+                "external_id": f"{prefix}-{index:08d}",
+                "text": text,
+                "advertiser": f"adv-{rng.randint(1, 5000)}",
+                "market": "TW" if index % 3 else "HK",
+                "language": "zh-Hant",
+            }
+            lines.append(orjson.dumps(record))
+            if len(lines) == 50_000:
+                handle.write(b"\n".join(lines) + b"\n")
+                lines = []
+        if lines:
+            handle.write(b"\n".join(lines) + b"\n")
+
+
+def run_cli(env: dict[str, str], *args: str) -> tuple[float, dict[str, Any]]:
+    """Run ``labelops ARGS --json``; returns wall seconds and the JSON it printed."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [LABELOPS, *args, "--json"], env=env, capture_output=True, text=True, check=False
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"labelops {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return elapsed, json.loads(done.stdout)
+
+
+def prepare_database(db: str, url: str, home: Path) -> dict[str, str]:
+    """A fresh, migrated database; returns the environment the CLI and server use."""
+    from sqlalchemy import text
+
+    from labelops.store.engine import create_engine_for
+    from labelops.store.migrate import upgrade
+
+    engine = create_engine_for(url)
+    if db == "postgres":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    upgrade(engine)
+    engine.dispose()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LABELOPS_")}
+    env.update(
+        LABELOPS_DATABASE_URL=url,
+        LABELOPS_HOME=str(home),
+        LABELOPS_LANG="en",
+        LABELOPS_SESSION_SECRET="bench",
+    )
+    return env
+
+
+@dataclass
+class World:
+    """The people and projects the bench works with."""
+
+    big_project: int
+    small_project: int
+    tokens: list[str]
+    admin_token: str
+
+
+def make_world(url: str, n_labellers: int) -> World:
+    """Vendor, taxonomy, two projects (overlap 3), an admin and ``n_labellers`` labellers."""
+    from labelops.services import directory, projects, taxonomies
+    from labelops.services.policy import SYSTEM_ACTOR
+    from labelops.store.engine import create_engine_for, make_session_factory
+    from labelops.types import Role
+
+    engine = create_engine_for(url)
+    with make_session_factory(engine)() as session:
+        vendor = directory.create_vendor(session, SYSTEM_ACTOR, "bench-vendor")
+        spec = taxonomies.parse_taxonomy(TAXONOMY)
+        taxonomy, _ = taxonomies.create_taxonomy(session, SYSTEM_ACTOR, spec)
+        ids = []
+        for name in ("bench-big", "bench-10k"):
+            project = projects.create_project(
+                session,
+                SYSTEM_ACTOR,
+                name,
+                taxonomy_id=taxonomy.id,
+                overlap=3,
+                vendor_ids=[vendor.id],
+            )
+            ids.append(project.id)
+        admin = directory.create_user(session, SYSTEM_ACTOR, "bench-admin", role=Role.ADMIN)
+        tokens = [
+            directory.create_user(
+                session, SYSTEM_ACTOR, f"bench-{i:04d}", role=Role.LABELLER, vendor_id=vendor.id
+            ).token
+            for i in range(n_labellers)
+        ]
+    engine.dispose()
+    return World(ids[0], ids[1], tokens, admin.token)
+
+
+def make_snapshot(url: str, project_id: int) -> int:
+    """A snapshot with one final label per task of the project, written in SQL."""
+    from sqlalchemy import insert, literal, select
+
+    from labelops.store.engine import create_engine_for
+    from labelops.store.models import FinalLabel, Snapshot, Task
+    from labelops.store.types import utcnow
+
+    engine = create_engine_for(url)
+    now = utcnow()
+    with engine.begin() as connection:
+        snapshot_id = connection.execute(
+            insert(Snapshot)
+            .values(project_id=project_id, method="majority", created_at=now, summary={})
+            .returning(Snapshot.id)
+        ).scalar_one()
+        source = select(
+            Task.id,
+            Task.project_id,
+            literal(snapshot_id),
+            literal('["compliant"]'),
+            literal("majority"),
+            literal(1.0),
+            literal("final"),
+            literal(3),
+            literal(now, FinalLabel.updated_at.type),
+        ).where(Task.project_id == project_id)
+        connection.execute(
+            insert(FinalLabel).from_select(
+                [
+                    "task_id",
+                    "project_id",
+                    "snapshot_id",
+                    "value",
+                    "method",
+                    "confidence",
+                    "status",
+                    "n_labels",
+                    "updated_at",
+                ],
+                source,
+            )
+        )
+    engine.dispose()
+    return int(snapshot_id)
+
+
+class Server:
+    """``labelops serve`` in a child process on a free loopback port."""
+
+    def __init__(self, env: dict[str, str], workers: int) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.process = subprocess.Popen(
+            [LABELOPS, "serve", "--port", str(self.port), "--workers", str(workers)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self.workers = workers
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                connection.request("GET", "/api/health")
+                if connection.getresponse().status == 200:
+                    connection.close()
+                    break
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {self.process.stderr!r}")
+            time.sleep(0.2)
+        time.sleep(0.5 if workers == 1 else 2.0)  # let every worker finish booting
+
+    def pids(self) -> list[int]:
+        """The server process and its worker processes."""
+        pids = [self.process.pid]
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        if children.exists():
+            pids += [int(p) for p in children.read_text().split()]
+        return pids
+
+    def memory_mib(self, key: str) -> float:
+        """Sum over the server's processes of a /proc status field (VmRSS, VmHWM), MiB."""
+        total = 0
+        for pid in self.pids():
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith(key + ":"):
+                        total += int(line.split()[1])
+            except FileNotFoundError:
+                continue
+        return total / 1024
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time used so far by the server's processes (s)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / ticks
+
+    def stop(self) -> None:
+        """Terminate the server and wait for it."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _answer(index: int) -> str:
+    return KEYS[index % 7 % len(KEYS)]
+
+
+def one_labeller(
+    port: int, token: str, project_id: int, n: int, *, keep_alive: bool
+) -> tuple[list[float], list[float]]:
+    """``n`` next + submit pairs by one labeller; returns both latency lists (ms)."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    next_ms: list[float] = []
+    submit_ms: list[float] = []
+    connection = http.client.HTTPConnection("127.0.0.1", port) if keep_alive else None
+
+    def call(method: str, path: str, body: bytes | None) -> tuple[int, bytes, float]:
+        nonlocal connection
+        started = time.perf_counter()
+        if connection is None:
+            one = http.client.HTTPConnection("127.0.0.1", port)
+            one.request(method, path, body=body, headers={**headers, "Connection": "close"})
+            response = one.getresponse()
+            data = response.read()
+            one.close()
+        else:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+        return response.status, data, (time.perf_counter() - started) * 1000
+
+    for index in range(n):
+        status, data, elapsed = call("GET", f"/api/projects/{project_id}/next", None)
+        if status != 200:
+            raise RuntimeError(f"next: {status} {data[:200]!r}")
+        next_ms.append(elapsed)
+        assignment = orjson.loads(data)["assignment_id"]
+        body = orjson.dumps({"label": _answer(index)})
+        status, data, elapsed = call("POST", f"/api/assignments/{assignment}/label", body)
+        if status != 201:
+            raise RuntimeError(f"submit: {status} {data[:200]!r}")
+        submit_ms.append(elapsed)
+    if connection is not None:
+        connection.close()
+    return next_ms, submit_ms
+
+
+def percentiles(values: Sequence[float]) -> tuple[float, float, float]:
+    """p50, p95, p99 of ``values``."""
+    if len(values) < 2:
+        return (values[0],) * 3 if values else (float("nan"),) * 3
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return statistics.median(values), cuts[94], cuts[98]
+
+
+def fmt_ms(values: Sequence[float]) -> str:
+    p50, p95, p99 = percentiles(values)
+    return f"{p50:.1f} / {p95:.1f} / {p99:.1f}"
+
+
+class RawClient:
+    """A minimal keep-alive HTTP/1.1 client on asyncio streams.
+
+    The saturation run uses it because the load generator shares the machine's two
+    cores with the server: httpx costs several times more CPU per request, which would
+    be taken from the server being measured.
+    """
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port = port
+        self.auth = f"Authorization: Bearer {token}\r\n".encode()
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
+            "Content-Type: application/json\r\n"
+        ).encode()
+        self.writer.write(head + self.auth + b"\r\n" + body)
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        data = await self.reader.readexactly(length) if length else b""
+        return status, data
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def saturation(port: int, tokens: Sequence[str], project_id: int, seconds: float) -> float:
+    """Labels per second with ``len(tokens)`` labellers and no think time."""
+    stop_at = time.perf_counter() + seconds
+    counts = [0] * len(tokens)
+    errors: list[str] = []
+
+    async def labeller(slot: int, token: str) -> None:
+        client = RawClient(port, token)
+        index = 0
+        try:
+            while time.perf_counter() < stop_at and index < 1_000_000:
+                status, data = await client.request("GET", f"/api/projects/{project_id}/next")
+                if status != 200:
+                    errors.append(f"next {status} {data[:120]!r}")
+                    return
+                assignment = orjson.loads(data)["assignment_id"]
+                body = orjson.dumps({"label": _answer(index)})
+                status, data = await client.request(
+                    "POST", f"/api/assignments/{assignment}/label", body
+                )
+                if status != 201:
+                    errors.append(f"submit {status} {data[:120]!r}")
+                    return
+                counts[slot] += 1
+                index += 1
+        finally:
+            await client.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(labeller(i, t) for i, t in enumerate(tokens)))
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"saturation: {len(errors)} errors, first: {errors[0]}")
+    return sum(counts) / elapsed
+
+
+async def realistic(
+    port: int, tokens: Sequence[str], project_id: int, seconds: float, period_s: float
+) -> tuple[list[float], list[float], float, int]:
+    """Each labeller does next + submit once every ``period_s`` for ``seconds``.
+
+    Returns next and submit latencies (ms), the achieved pairs per second and errors.
+    """
+    import httpx
+
+    next_ms: list[float] = []
+    submit_ms: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=len(tokens) + 10, max_keepalive_connections=len(tokens))
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=60
+    ) as client:
+        start = time.perf_counter()
+        end = start + seconds
+
+        async def labeller(slot: int, token: str) -> None:
+            nonlocal errors
+            headers = {"Authorization": f"Bearer {token}"}
+            rng = random.Random(slot)
+            due = start + rng.uniform(0, period_s)
+            for index in range(int(seconds / period_s) + 2):
+                if due >= end:
+                    return
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                due += period_s
+                t0 = time.perf_counter()
+                served = await client.get(f"/api/projects/{project_id}/next", headers=headers)
+                t1 = time.perf_counter()
+                if served.status_code != 200:
+                    errors += 1
+                    continue
+                next_ms.append((t1 - t0) * 1000)
+                assignment = served.json()["assignment_id"]
+                t0 = time.perf_counter()
+                done = await client.post(
+                    f"/api/assignments/{assignment}/label",
+                    json={"label": _answer(index)},
+                    headers=headers,
+                )
+                t1 = time.perf_counter()
+                if done.status_code != 201:
+                    errors += 1
+                    continue
+                submit_ms.append((t1 - t0) * 1000)
+
+        await asyncio.gather(*(labeller(i, t) for i, t in enumerate(tokens)))
+        elapsed = time.perf_counter() - start
+    return next_ms, submit_ms, len(submit_ms) / elapsed, errors
+
+
+def bench_database(db: str, url: str, args: argparse.Namespace, work: Path) -> Figures:
+    """Every measurement on one database."""
+    figures = Figures(db)
+    values = figures.values
+    home = work / f"home-{db}"
+    env = prepare_database(db, url, home)
+    n_big, n_small = args.items, args.small_items
+    big_file, small_file = work / f"items-{n_big}.jsonl", work / f"items-{n_small}.jsonl"
+    if not big_file.exists():
+        write_items(big_file, n_big, prefix="ad", seed=1)
+        write_items(small_file, n_small, prefix="small", seed=2)
+    n_people = args.solo_labellers + args.saturation_labellers + args.realistic_labellers
+    t0 = time.perf_counter()
+    world = make_world(url, n_people)
+    print(f"[{db}] {n_people} labellers created in {time.perf_counter() - t0:.1f} s", flush=True)
+
+    seconds, report = run_cli(env, "import", "bench-10k", str(small_file))
+    values["import_small"] = f"{report['n_created'] / seconds:,.0f}/s ({seconds:.1f} s)"
+    print(f"[{db}] import {n_small:,}: {values['import_small']}", flush=True)
+    seconds, report = run_cli(env, "import", "bench-big", str(big_file))
+    if report["n_created"] != n_big:
+        raise RuntimeError(f"import created {report['n_created']} of {n_big}")
+    values["import_big"] = f"{n_big / seconds:,.0f}/s ({seconds:.1f} s)"
+    print(f"[{db}] import {n_big:,}: {values['import_big']}", flush=True)
+
+    make_snapshot(url, world.big_project)
+    out = work / f"export-{db}.jsonl"
+    seconds, report = run_cli(env, "export", "bench-big", "--out", str(out))
+    values["export"] = f"{report['n_items'] / seconds:,.0f}/s ({seconds:.1f} s)"
+    print(f"[{db}] export {report['n_items']:,}: {values['export']}", flush=True)
+    out.unlink()
+
+    workers = args.pg_workers if db == "postgres" else args.sqlite_workers
+    server = Server(env, workers)
+    try:
+        values["rss_idle"] = f"{server.memory_mib('VmRSS'):.0f}"
+        values["workers"] = str(workers)
+        # A fresh labeller per run: the claim passes over the open tasks this labeller
+        # already did, which one labeller working alone never sees completed.
+        solo = iter(world.tokens[: args.solo_labellers])
+        for size, project in (("small", world.small_project), ("big", world.big_project)):
+            for keep_alive in (False, True):
+                token = next(solo)
+                one_labeller(server.port, token, project, 20, keep_alive=keep_alive)  # warm
+                next_ms, submit_ms = one_labeller(
+                    server.port, token, project, args.pairs, keep_alive=keep_alive
+                )
+                mode = "keep" if keep_alive else "new"
+                values[f"next_{mode}_{size}"] = fmt_ms(next_ms)
+                values[f"submit_{mode}_{size}"] = fmt_ms(submit_ms)
+                print(
+                    f"[{db}] {size} {mode}: next {values[f'next_{mode}_{size}']}, "
+                    f"submit {values[f'submit_{mode}_{size}']} ms",
+                    flush=True,
+                )
+        first = args.solo_labellers
+        pool = world.tokens[first : first + args.saturation_labellers]
+        rate = asyncio.run(saturation(server.port, pool, world.big_project, args.saturation_s))
+        values["saturation"] = f"{rate:,.0f}/s"
+        print(f"[{db}] saturation: {values['saturation']}", flush=True)
+        crowd = world.tokens[first + args.saturation_labellers :]
+        next_ms, submit_ms, pairs_per_s, errors = asyncio.run(
+            realistic(server.port, crowd, world.big_project, args.realistic_s, 5.0)
+        )
+        values["realistic_next"] = fmt_ms(next_ms)
+        values["realistic_submit"] = fmt_ms(submit_ms)
+        values["realistic_rate"] = f"{pairs_per_s:,.0f} pairs/s, {errors} errors"
+        print(
+            f"[{db}] realistic ({len(crowd)} labellers): next {values['realistic_next']}, "
+            f"submit {values['realistic_submit']} ({values['realistic_rate']})",
+            flush=True,
+        )
+        values["rss_peak"] = f"{server.memory_mib('VmHWM'):.0f}"
+    finally:
+        server.stop()
+    return figures
+
+
+ROWS = [
+    ("import {small} items (CLI, items/s)", "import_small", "import_10k", ">= 50,000/s"),
+    ("import {big} items (CLI, items/s)", "import_big", "import_big", ">= 50,000/s"),
+    ("export {big} final labels (CLI)", "export", "export", ">= 50,000/s"),
+    (
+        "next, {small} tasks, new conn (ms p50/p95/p99)",
+        "next_new_small",
+        "next_new_10k",
+        "<=5 / - / <=10",
+    ),
+    ("submit, {small} tasks, new conn", "submit_new_small", "submit", "<=5 / - / <=10"),
+    ("next, {small} tasks, keep-alive", "next_keep_small", "", "<=5 / - / <=10"),
+    ("submit, {small} tasks, keep-alive", "submit_keep_small", "", "<=5 / - / <=10"),
+    ("next, {big} tasks, new conn", "next_new_big", "next_new_big", "<=5 / - / <=10"),
+    ("submit, {big} tasks, new conn", "submit_new_big", "", "<=5 / - / <=10"),
+    ("next, {big} tasks, keep-alive", "next_keep_big", "", "<=5 / - / <=10"),
+    ("submit, {big} tasks, keep-alive", "submit_keep_big", "", "<=5 / - / <=10"),
+    ("saturation, {sat} labellers (labels/s)", "saturation", "", ">= 1,000/s"),
+    ("realistic, {crowd} labellers / 5 s: next", "realistic_next", "", "p99 <= 50"),
+    ("realistic: submit (ms p50/p95/p99)", "realistic_submit", "", "p99 <= 50"),
+    ("realistic: achieved rate", "realistic_rate", "", "~200 pairs/s"),
+    ("server workers", "workers", "", ""),
+    ("server RSS idle (MiB, all processes)", "rss_idle", "", ""),
+    ("server RSS peak VmHWM (MiB, all processes)", "rss_peak", "rss", "<= 200 MB"),
+]
+
+
+def print_table(results: list[Figures], args: argparse.Namespace) -> None:
+    names = {
+        "small": f"{args.small_items:,}",
+        "big": f"{args.items:,}",
+        "sat": str(args.saturation_labellers),
+        "crowd": f"{args.realistic_labellers:,}",
+    }
+    header = ["measure", *(f.db for f in results), "Label Studio 1.23.2", "target"]
+    table = [header]
+    for title, key, ls_key, target in ROWS:
+        table.append(
+            [
+                title.format(**names),
+                *(f.values.get(key, "-") for f in results),
+                LABEL_STUDIO.get(ls_key, ""),
+                target,
+            ]
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for number, row in enumerate(table):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        if number == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def main() -> None:
+    # Run as a script, this file's folder is first on sys.path, and its name would
+    # shadow the standard library's ``queue`` (which asyncio's helpers import).
+    if sys.path and Path(sys.path[0]).resolve() == HERE:
+        sys.path.pop(0)
+        sys.modules.pop("queue", None)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--pg-url", default=os.environ.get("LABELOPS_BENCH_PG_URL"))
+    parser.add_argument("--quick", action="store_true", help="Small sizes for a smoke run.")
+    parser.add_argument("--items", type=int, default=None, help="Big project size.")
+    parser.add_argument("--pg-workers", type=int, default=2)
+    parser.add_argument("--sqlite-workers", type=int, default=1)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    quick = args.quick
+    args.items = args.items or (20_000 if quick else 1_000_000)
+    args.small_items = 2_000 if quick else 10_000
+    args.pairs = 200 if quick else 1_000
+    args.solo_labellers = 4
+    args.saturation_labellers = 50
+    args.saturation_s = 5.0 if quick else 15.0
+    args.realistic_labellers = 100 if quick else 1_000
+    args.realistic_s = 10.0 if quick else 60.0
+    databases = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    if "postgres" in databases and not args.pg_url:
+        parser.error("PostgreSQL needs --pg-url or LABELOPS_BENCH_PG_URL")
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="labelops-bench-queue-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"load before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores", flush=True)
+    results = []
+    try:
+        for db in databases:
+            url = args.pg_url if db == "postgres" else f"sqlite:///{work / 'bench.db'}"
+            results.append(bench_database(db, url, args, work))
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"load after: {os.getloadavg()[0]:.2f} (1 min)")
+    print()
+    print_table(results, args)
+
+
+if __name__ == "__main__":
+    main()
