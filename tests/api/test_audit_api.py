@@ -258,3 +258,5 @@ def test_gold_batch_lands_whole_or_not_at_all(client, session):
         url, json=[{"external_id": "a-00000", "labels": ["adult"], **row}], headers=auditor
     )
     assert good.status_code == 200 and good.json()["n_created"] == 1
+    assert client.post(url, headers=auditor).status_code == 422
+    assert client.post(url, headers=_auth(world, "manager-a")).status_code == 403

@@ -325,6 +325,8 @@ def import_gold_rows(
     """Store many gold answers at once (all or nothing); see :func:`import_gold_file`."""
     authorize(actor, "gold.manage")
     get_project(session, actor, project_id)
+    if not rows:
+        raise InvalidInput("errors.gold.no_rows", file=file)
     now = now or utcnow()
     with transaction(session):
         context = load_project_context(session, project_id)
