@@ -5,6 +5,9 @@ whose period has not ended is ``open``: labels submitted later in its window may
 join it until an audit starts, which *freezes* it (``frozen_at``); labels submitted
 after the freeze go to the next lot. Only current labels of non-gold tasks are put in
 lots: gold items measure labellers, they are not vendor output.
+
+:func:`compute_label_risk_scores` scores a lot's labels for the risk-targeted part of
+an audit (features from the project's labels, combined by :mod:`labelops.quality.risk`).
 """
 
 from __future__ import annotations
