@@ -10,7 +10,7 @@ role is one ``Page(...)`` line plus its route.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
@@ -300,8 +300,3 @@ class WebRoute(APIRoute):
                 return error_page(request, error, actor if isinstance(actor, Actor) else None)
 
         return web_handler
-
-
-def role_in(actor: Actor, roles: Sequence[Role]) -> bool:
-    """Whether the actor's role is one of ``roles``."""
-    return actor.role in roles

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -51,6 +52,15 @@ def _save_upload(upload: UploadFile, folder: Path) -> Path:
     if target.stat().st_size > MAX_UPLOAD_BYTES:
         raise InvalidInput("web.error.upload_too_big", file=name, max=MAX_UPLOAD_BYTES)
     return target
+
+
+def _report_path(request: Request, upload_name: str | None) -> Path:
+    """Where the rejected rows of an upload go: ``LABELOPS_HOME/reports`` (the upload's
+    temporary folder is deleted right after the import)."""
+    folder = Path(request.app.state.settings.home) / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = Path(upload_name or "upload").stem[:80] or "upload"
+    return folder / f"{stem}-{uuid.uuid4().hex[:12]}.rejected.jsonl"
 
 
 # ----------------------------------------------------------------------------- vendors
@@ -343,6 +353,7 @@ def imports_page(request: Request, session: SessionDep, actor: PageActor) -> HTM
 
 @router.post("/admin/imports")
 def imports_upload(
+    request: Request,
     session: SessionDep,
     actor: PageActor,
     project_id: Annotated[int, Form()],
@@ -358,7 +369,7 @@ def imports_upload(
             project_id,
             path,
             skip_invalid=bool(skip_invalid),
-            report_path=Path(folder) / "rejected.jsonl",
+            report_path=_report_path(request, file.filename),
             file_name=Path(file.filename or "upload").name,
         )
     return RedirectResponse(f"/admin/imports/{report.import_id}", status_code=303)
