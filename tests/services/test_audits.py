@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -386,3 +388,43 @@ def test_switching_discontinues_after_rejections_on_tightened_and_resumes(sessio
     assert resumed.inspection == "tightened"
     with pytest.raises(Conflict):
         audits.resume_switching(session, auditor, project_id, vendor_id)
+
+
+def test_parallel_verdicts_decide_once_and_advance_switching_once(session, session_factory):
+    world = make_world(session, n_items=30, overlap=1)
+    auditor = world.actors["auditor"]
+    lot = make_lot(session, world, 30)
+    audit = audits.start_audit(session, auditor, lot.id, seed=12)
+    label_ids = list(
+        session.scalars(select(AuditSample.label_id).where(AuditSample.audit_id == audit.id))
+    )
+    for label_id in label_ids:
+        audits.submit_blind_answer(session, auditor, audit.id, label_id, ["compliant"])
+    halves = [label_ids[0::2], label_ids[1::2]]
+    barrier = threading.Barrier(2)
+
+    def review(ids):
+        with session_factory() as own:
+            barrier.wait()
+            for label_id in ids:
+                audits.record_verdict(
+                    own,
+                    auditor,
+                    audit.id,
+                    label_id,
+                    "incorrect",
+                    error_type="wrong_label",
+                    severity="minor",
+                )
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(review, halves))
+    session.expire_all()
+    decided = audits.get_audit(session, auditor, audit.id)
+    assert decided.n_reviewed == len(label_ids) and decided.decision == "rejected"
+    decisions = session.scalar(
+        select(func.count(AuditEvent.id)).where(AuditEvent.action == "audit.decide")
+    )
+    assert decisions == 1
+    state = session.scalar(select(SwitchingRecord))
+    assert state.state["lots_inspected"] == 1
