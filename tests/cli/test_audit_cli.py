@@ -42,6 +42,10 @@ def test_lot_start_verdict_report_round_trip(cli_env, session):
     started = _run("start", str(lot["id"]), "--aql", "1.0", "--seed", "3", "--json")
     assert started.exit_code == 0, started.output
     audit = json.loads(started.stdout)
+    nxt = _run("review", str(audit["id"]))
+    assert nxt.exit_code == 0 and "Answer blind" in nxt.stdout
+    blind = json.loads(_run("review", str(audit["id"]), "--json").stdout)
+    assert blind["stage"] == "blind" and blind["vendor_value"] is None
     items = json.loads(_run("items", str(audit["id"]), "--json").stdout)
     assert items and all(item["vendor_value"] is None for item in items)
     for index, item in enumerate(items):
@@ -62,6 +66,7 @@ def test_lot_start_verdict_report_round_trip(cli_env, session):
             args = ["--answer", "gambling", "--verdict", "correct"]
         done = _run("verdict", str(audit["id"]), str(item["label_id"]), *args)
         assert done.exit_code == 0, done.output
+    assert json.loads(_run("review", str(audit["id"]), "--json").stdout) is None
     report = json.loads(_run("report", str(audit["id"]), "--json").stdout)
     assert report["audit"]["n_defects"] == 1 and report["audit"]["decision"] in (
         "accepted",

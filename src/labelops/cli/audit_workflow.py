@@ -1,7 +1,7 @@
 """``labelops audit ...``: the audit workflow on the local database (issue #4).
 
 Adds to the ``audit`` sub-app of :mod:`labelops.cli.audit`: ``lots``, ``lot-create``,
-``start``, ``items``, ``verdict``, ``report``, ``close``, ``rework``, ``disputes``,
+``start``, ``items``, ``review``, ``verdict``, ``report``, ``close``, ``rework``, ``disputes``,
 ``error-types``, ``error-types-set``, ``switching``,
 ``dispute-open``, ``dispute-resolve``, ``feedback`` and the ``gold`` group (``add``,
 ``import``, ``accuracy``). Local commands act as the machine's operator
@@ -225,6 +225,31 @@ def items(audit: int, json: JsonOption = False) -> None:
             view.verdict or "",
         )
     console.print(table)
+
+
+@app.command("review")
+@cli_command
+def review(audit: int, json: JsonOption = False) -> None:
+    """Show the next label to review, blind (answer it with ``audit verdict``)."""
+    from labelops.cli.main import open_session
+
+    with open_session() as session:
+        view = audits.next_audit_item(session, SYSTEM_ACTOR, audit)
+    if json:
+        emit_json(None if view is None else _item_payload(view))
+        return
+    if view is None:
+        console.print(_t("audit.cli.review_done", audit=audit))
+        return
+    console.print(
+        _t(
+            "audit.cli.review_next",
+            label=view.label_id,
+            part=view.part,
+            labels=", ".join(view.labels),
+        )
+    )
+    console.print(view.item.get("text") or "", markup=False, highlight=False)
 
 
 @app.command("verdict")
