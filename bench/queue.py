@@ -232,7 +232,7 @@ def make_snapshot(url: str, project_id: int) -> int:
             Task.id,
             Task.project_id,
             literal(snapshot_id),
-            literal('["compliant"]'),
+            literal(["compliant"], FinalLabel.value.type),
             literal("majority"),
             literal(1.0),
             literal("final"),

@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, Table, func, select, text
 from sqlalchemy.orm import Session
 
 from labelops.errors import InvalidRows, RowProblem
@@ -238,14 +238,18 @@ def _land_rows(
     hashes = [
         content_hash(row.text, _media_blobs(row, media_root) if row.media else ()) for row in rows
     ]
+    connection = session.connection()
     external_ids = [row.external_id for row in rows]
     existing: dict[str, tuple[int, str]] = {}
-    for start in range(0, len(external_ids), _IN_CHUNK):
-        chunk = external_ids[start : start + _IN_CHUNK]
-        for item_id, external_id, digest in session.execute(
-            select(Item.id, Item.external_id, Item.content_hash).where(Item.external_id.in_(chunk))
-        ):
-            existing[external_id] = (item_id, digest)
+    for item_id, external_id, digest in _rows_in(
+        connection,
+        "SELECT id, external_id, content_hash FROM items WHERE external_id IN ({})",
+        "SELECT id, external_id, content_hash FROM items"
+        " JOIN unnest(%s::text[]) AS wanted(k) ON items.external_id = wanted.k",
+        (),
+        external_ids,
+    ):
+        existing[external_id] = (item_id, digest)
     existing_ids = [item_id for item_id, _ in existing.values()]
     in_project: set[int] = set()
     for start in range(0, len(existing_ids), _IN_CHUNK):
@@ -259,17 +263,20 @@ def _land_rows(
         )
     unique_hashes = sorted(set(hashes))
     project_hashes: dict[str, str] = {}
-    for start in range(0, len(unique_hashes), _IN_CHUNK):
-        chunk_hashes = unique_hashes[start : start + _IN_CHUNK]
-        for digest, external_id in session.execute(
-            select(Item.content_hash, Item.external_id)
-            .join(Task, Task.item_id == Item.id)
-            .where(Task.project_id == project_id, Item.content_hash.in_(chunk_hashes))
-        ):
-            project_hashes.setdefault(digest, external_id)
+    for digest, external_id in _rows_in(
+        connection,
+        "SELECT items.content_hash, items.external_id FROM items"
+        " JOIN tasks ON tasks.item_id = items.id"
+        " WHERE tasks.project_id = {p} AND items.content_hash IN ({})",
+        "SELECT items.content_hash, items.external_id FROM items"
+        " JOIN unnest(%s::text[]) AS wanted(k) ON items.content_hash = wanted.k"
+        " JOIN tasks ON tasks.item_id = items.id WHERE tasks.project_id = %s",
+        (project_id,),
+        unique_hashes,
+    ):
+        project_hashes.setdefault(digest, external_id)
 
-    new_items: list[dict[str, Any]] = []
-    new_item_rows: list[ItemRow] = []
+    new_items: list[tuple[ItemRow, str]] = []
     reused: list[tuple[int, ItemRow]] = []
     for row, digest in zip(rows, hashes, strict=True):
         known = existing.get(row.external_id)
@@ -296,49 +303,157 @@ def _land_rows(
             _duplicate(report, row, "errors.import.duplicate_content", twin)
             continue
         seen_hashes[digest] = row.external_id
-        new_item_rows.append(row)
-        new_items.append(
-            {
-                "external_id": row.external_id,
-                "text": row.text,
-                "media": [{"kind": kind, "path": media_path} for kind, media_path in row.media],
-                "advertiser": row.advertiser,
-                "market": row.market,
-                "language": row.language,
-                "item_metadata": row.metadata,
-                "content_hash": digest,
-                "created_at": now,
-            }
+        new_items.append((row, digest))
+    bind = _Binder(connection)
+    created = bind(_ITEMS.c.created_at, now)
+    empty_media = bind(_ITEMS.c.media, [])
+    empty_metadata = bind(_ITEMS.c["metadata"], {})
+    item_values = [
+        (
+            row.external_id,
+            row.text,
+            bind(_ITEMS.c.media, [{"kind": kind, "path": path} for kind, path in row.media])
+            if row.media
+            else empty_media,
+            row.advertiser,
+            row.market,
+            row.language,
+            bind(_ITEMS.c["metadata"], row.metadata) if row.metadata else empty_metadata,
+            digest,
+            created,
         )
-    task_rows: list[dict[str, Any]] = []
-    if new_items:
-        created = session.execute(
-            insert(Item).returning(Item.id, Item.external_id, sort_by_parameter_order=True),
-            new_items,
-        ).all()
-        for (item_id, _), row in zip(created, new_item_rows, strict=True):
-            task_rows.append(_task_row(project_id, batch_id, item_id, row, now))
-    for item_id, row in reused:
-        task_rows.append(_task_row(project_id, batch_id, item_id, row, now))
-    if task_rows:
-        session.execute(insert(Task), task_rows)
-    report.n_created += len(task_rows)
+        for row, digest in new_items
+    ]
+    item_ids = _insert_rows(connection, _ITEMS, _ITEM_COLUMNS, item_values)
+    not_gold = bind(_TASKS.c.is_gold, False)
+    task_values = [
+        (project_id, item_id, batch_id, row.priority or 0, not_gold, "open", 0, 0, created)
+        for item_id, (row, _digest) in zip(item_ids, new_items, strict=True)
+    ]
+    task_values.extend(
+        (project_id, item_id, batch_id, row.priority or 0, not_gold, "open", 0, 0, created)
+        for item_id, row in reused
+    )
+    _insert_rows(connection, _TASKS, _TASK_COLUMNS, task_values)
+    report.n_created += len(task_values)
 
 
-def _task_row(
-    project_id: int, batch_id: int, item_id: int, row: ItemRow, now: datetime
-) -> dict[str, Any]:
-    return {
-        "project_id": project_id,
-        "item_id": item_id,
-        "import_batch_id": batch_id,
-        "priority": row.priority or 0,
-        "is_gold": False,
-        "status": "open",
-        "slots_taken": 0,
-        "n_labels": 0,
-        "created_at": now,
-    }
+_ITEMS = cast(Table, Item.__table__)
+_TASKS = cast(Table, Task.__table__)
+_ITEM_COLUMNS = (
+    "external_id",
+    "text",
+    "media",
+    "advertiser",
+    "market",
+    "language",
+    "metadata",
+    "content_hash",
+    "created_at",
+)
+_TASK_COLUMNS = (
+    "project_id",
+    "item_id",
+    "import_batch_id",
+    "priority",
+    "is_gold",
+    "status",
+    "slots_taken",
+    "n_labels",
+    "created_at",
+)
+
+
+def _rows_in(
+    connection: Connection,
+    template: str,
+    postgres: str,
+    fixed: tuple[Any, ...],
+    values: Sequence[Any],
+) -> Iterator[Any]:
+    """Rows of a driver-level query over ``values`` in chunks.
+
+    SQLite runs ``template`` (``{p}`` for each fixed parameter, ``{}`` for the IN list):
+    through SQLAlchemy, building an expanding IN of 2,000 values cost more than running
+    it. PostgreSQL runs ``postgres`` (the chunk as one array parameter, then the fixed
+    ones): joined to ``unnest`` the planner probes the indexes, where a long IN list made
+    it scan the whole table on every chunk of the import.
+    """
+    is_postgres = connection.dialect.name == "postgresql"
+    placeholder = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sql = template.replace("{p}", placeholder)
+    for start in range(0, len(values), _IN_CHUNK):
+        chunk = list(values[start : start + _IN_CHUNK])
+        if is_postgres:
+            yield from connection.exec_driver_sql(postgres, (chunk, *fixed))
+        else:
+            statement = sql.format(", ".join([placeholder] * len(chunk)))
+            yield from connection.exec_driver_sql(statement, (*fixed, *chunk))
+
+
+class _Binder:
+    """A column's own bind conversion (JSON text, UTC timestamp, boolean) for raw rows."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.dialect = connection.dialect
+
+    def __call__(self, column: Any, value: Any) -> Any:
+        processor = column.type._cached_bind_processor(self.dialect)
+        return value if processor is None or value is None else processor(value)
+
+
+def _insert_rows(
+    connection: Connection, table: Table, columns: Sequence[str], values: list[tuple[Any, ...]]
+) -> list[int]:
+    """Insert rows of already-converted ``values`` with fresh ids; returns the ids in order.
+
+    The bulk path of an import: ids are reserved up front (SQLite: after the largest id,
+    which is safe because the import's transaction holds the write lock from its
+    ``BEGIN IMMEDIATE``; PostgreSQL: from the table's sequence), so no RETURNING is
+    needed, and the rows go straight to the driver's ``executemany``. Through the ORM
+    this cost ~40 us per row.
+    """
+    if not values:
+        return []
+    expected = {column.name for column in table.columns} - {"id"}
+    if set(columns) != expected:  # a column added to the model must be filled in here
+        raise TypeError(f"bulk insert into {table.name}: columns {sorted(expected)} expected")
+    dialect = connection.dialect
+    ids = _reserve_ids(connection, table, len(values))
+    placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote = dialect.identifier_preparer.quote
+    statement = (
+        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+        f"({', '.join(quote(name) for name in ('id', *columns))}) "
+        f"VALUES ({', '.join([placeholder] * (len(columns) + 1))})"
+    )
+    rows = [(row_id, *row) for row_id, row in zip(ids, values, strict=True)]
+    if dialect.name == "postgresql":
+        # COPY: one stream instead of a round trip per row (executemany took ~1 ms
+        # per row on a local server).
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        names = ", ".join(quote(name) for name in ("id", *columns))
+        with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return ids
+    connection.exec_driver_sql(statement, rows)
+    return ids
+
+
+def _reserve_ids(connection: Connection, table: Table, n: int) -> list[int]:
+    if connection.dialect.name == "postgresql":
+        return list(
+            connection.execute(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"table": table.name, "n": n},
+            ).scalars()
+        )
+    start = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+    return list(range(int(start) + 1, int(start) + 1 + n))
 
 
 def _duplicate(report: ImportReport, row: ItemRow, message_id: str, twin: str) -> None:
