@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import cache
 from typing import cast
 
 from argon2 import PasswordHasher
@@ -108,11 +109,15 @@ def authenticate_password(session: Session, username: str, password: str) -> Act
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or user.deleted_at is not None or not user.password_hash:
         # Hash anyway so that timing does not reveal which usernames exist.
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         raise AuthenticationFailed("errors.auth.bad_password")
     if not verify_password(user.password_hash, password):
         raise AuthenticationFailed("errors.auth.bad_password")
     return actor_for_user(user)
 
 
-_DUMMY_HASH = _hasher.hash("labelops-timing-equaliser")
+@cache
+def _dummy_hash() -> str:
+    # Made on first use, not at import: one argon2 hash takes ~0.1-0.5 s and 64 MiB of
+    # memory, which every process (the API server, each CLI command) paid at start-up.
+    return _hasher.hash("labelops-timing-equaliser")
