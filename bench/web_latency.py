@@ -17,16 +17,21 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
-import os
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
-from urllib.request import urlopen
+
+# ``python bench/web_latency.py`` puts bench/ first on sys.path, where bench/queue.py
+# would shadow the standard library's ``queue`` (psycopg imports it).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from urllib.request import urlopen  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -115,6 +115,10 @@ def test_admin_creates_vendor_user_taxonomy_project_and_imports_items(client, wo
     assert created.status_code == 200
     assert 'id="new-token">lo_' in created.text  # shown once
     assert "lo_" not in client.get("/admin/users").text.split("<table>")[0]
+    user_id = world.actors["labeller-b3"].user_id
+    deleted = client.post(f"/admin/users/{user_id}/delete", data={"csrf_token": csrf})
+    assert deleted.status_code == 200
+    assert "labeller-b3" not in deleted.text
     taxonomy = {
         "key": "web-tax",
         "version": 1,
@@ -209,3 +213,33 @@ def test_a_labeller_gets_a_page_not_json_for_an_admin_page(client, world):
     assert "text/html" in response.headers["content-type"]
     assert translate("web.error.title", "zh-Hant") in response.text
     assert csrf_of(response.text)
+
+
+def test_auditor_marks_and_imports_gold_items(client, world):
+    csrf = login(client, "auditor")
+    project = world.project_ids["A"]
+    marked = client.post(
+        f"/audit/gold/{project}",
+        data={
+            "external_id": "a-00007",
+            "value": "gambling",
+            "explanation_en": "Casino link",
+            "explanation_zh": "賭場連結",
+            "csrf_token": csrf,
+        },
+    )
+    assert marked.status_code == 200 and "a-00007" in marked.text
+    rows = "external_id,label,explanation_en,explanation_zh\na-00006,adult,Nudity,裸露\n"
+    uploaded = client.post(
+        f"/audit/gold/{project}/upload",
+        data={"csrf_token": csrf},
+        files={"file": ("gold.csv", rows.encode(), "text/csv")},
+    )
+    assert uploaded.status_code == 200 and "a-00006" in uploaded.text
+    bad = client.post(
+        f"/audit/gold/{project}/upload",
+        data={"csrf_token": csrf},
+        files={"file": ("gold.csv", b"external_id,label\nx,y\n", "text/csv")},
+        headers={"Accept-Language": "en"},
+    )
+    assert bad.status_code == 422 and "gold.csv" in bad.text and "labelops-upload" not in bad.text

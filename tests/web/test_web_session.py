@@ -183,3 +183,15 @@ def test_a_logged_in_users_language_choice_is_remembered(client, session, world)
     client.cookies.delete("lo_lang")
     page = client.get(f"/work/{world.project_ids['A']}", headers={"Accept-Language": "en"})
     assert translate("web.work.submit", "zh-Hant") in page.text
+
+
+def test_a_session_secret_is_generated_once_and_kept_private(tmp_path):
+    from labelops.config import Settings
+    from labelops.web.session import load_secret
+
+    settings = Settings(home=tmp_path / "home", session_secret=None)
+    first = load_secret(settings)
+    assert len(first) >= 40
+    assert (tmp_path / "home" / "session_secret").stat().st_mode & 0o777 == 0o600
+    assert load_secret(settings) == first
+    assert load_secret(Settings(home=tmp_path / "home", session_secret="given")) == "given"

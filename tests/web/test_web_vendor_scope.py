@@ -54,6 +54,11 @@ FORM_BODIES: dict[str, dict[str, object]] = {
         "explanation_zh": "x",
     },
 }
+FILE_BODIES = {
+    "/audit/gold/{project_id}/upload": {
+        "file": ("gold.csv", b"external_id,label,explanation_en,explanation_zh\n", "text/csv")
+    },
+}
 # Shared (not vendor-owned) resources: a taxonomy version is read by every vendor.
 NOT_VENDOR_DATA = {"taxonomy_id"}
 
@@ -144,7 +149,15 @@ def test_manager_of_vendor_a_cannot_reach_any_route_of_vendor_b(client, world):
         assert url is not None, f"no vendor-B id for a parameter of {route.path}"
         for method in sorted(route.methods - {"HEAD"}):
             headers = {"X-CSRF-Token": csrf, "Accept-Language": "en"}
-            if route.path in FORM_BODIES:
+            if route.path in FILE_BODIES:
+                response = client.request(
+                    method,
+                    url,
+                    files=FILE_BODIES[route.path],
+                    headers=headers,
+                    follow_redirects=False,
+                )
+            elif route.path in FORM_BODIES:
                 response = client.request(
                     method,
                     url,

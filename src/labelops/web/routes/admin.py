@@ -19,7 +19,7 @@ from labelops.types import Role
 from labelops.web.render import render_page
 from labelops.web.routes._deps import PageActor, make_router
 
-__all__ = ["router"]
+__all__ = ["router", "save_upload"]
 
 router = make_router()
 
@@ -41,7 +41,7 @@ def _ok(request: Request) -> str | None:
     return value if value in _OK_MESSAGES else None
 
 
-def _save_upload(upload: UploadFile, folder: Path) -> Path:
+def save_upload(upload: UploadFile, folder: Path) -> Path:
     """Copy an upload to ``folder`` under a safe name keeping its suffix (formats are
     detected by suffix); refuse files over ``MAX_UPLOAD_BYTES``."""
     name = Path(upload.filename or "upload").name
@@ -194,7 +194,7 @@ def taxonomies_page(request: Request, session: SessionDep, actor: PageActor) -> 
 def taxonomies_upload(session: SessionDep, actor: PageActor, file: UploadFile) -> Response:
     """Publish a taxonomy version from an uploaded YAML or JSON file."""
     with tempfile.TemporaryDirectory(prefix="labelops-upload-") as folder:
-        path = _save_upload(file, Path(folder))
+        path = save_upload(file, Path(folder))
         spec = taxonomies.read_taxonomy_file(path)
     taxonomy, created = taxonomies.create_taxonomy(session, actor, spec)
     ok = "web.ok.taxonomy" if created else "web.ok.taxonomy_same"
@@ -362,7 +362,7 @@ def imports_upload(
 ) -> Response:
     """Import an uploaded item file (all or nothing unless invalid rows may be skipped)."""
     with tempfile.TemporaryDirectory(prefix="labelops-upload-") as folder:
-        path = _save_upload(file, Path(folder))
+        path = save_upload(file, Path(folder))
         report = imports.import_items(
             session,
             actor,

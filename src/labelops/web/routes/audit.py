@@ -8,12 +8,15 @@ groups (arrow keys), and Enter records it. Everything goes through the audit ser
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import Form, Request, Response
+from fastapi import Form, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from labelops.api.deps import SessionDep
+from labelops.errors import InvalidInput
 from labelops.services import (
     audits,
     directory,
@@ -27,6 +30,7 @@ from labelops.services import (
 from labelops.services.taxonomies import list_taxonomy_labels
 from labelops.web.render import page_language, render_page
 from labelops.web.routes._deps import PageActor, make_router
+from labelops.web.routes.admin import save_upload
 from labelops.web.routes.labeller import LABEL_KEYS
 
 __all__ = ["router"]
@@ -299,4 +303,24 @@ def gold_mark(
         explanation_en=explanation_en,
         explanation_zh=explanation_zh,
     )
+    return RedirectResponse(f"/audit/gold/{project_id}", status_code=303)
+
+
+@router.post("/audit/gold/{project_id}/upload")
+def gold_upload(
+    session: SessionDep, actor: PageActor, project_id: int, file: UploadFile
+) -> Response:
+    """Import a gold file (CSV or JSONL): every row lands, or none does."""
+    name = Path(file.filename or "gold").name
+    # Authorise before reading the upload (gold.manage, and the project must be visible).
+    gold.list_gold(session, actor, project_id)
+    session.commit()
+    with tempfile.TemporaryDirectory(prefix="labelops-upload-") as folder:
+        path = save_upload(file, Path(folder))
+        try:
+            rows = gold.read_gold_file(path)
+        except InvalidInput as error:
+            error.file = name  # the temporary path means nothing to the user
+            raise
+    gold.import_gold_rows(session, actor, project_id, rows, file=name)
     return RedirectResponse(f"/audit/gold/{project_id}", status_code=303)
