@@ -22,7 +22,25 @@ def world(live_server):
 
     with live_server.session_factory() as session:
         world = make_world(session, n_items=40, overlap=2)
-        give_passwords(session, world, "labeller-a1", "labeller-a2")
+        give_passwords(session, world, "labeller-a1", "labeller-a2", "labeller-a3")
+        from factories import TAXONOMY, make_taxonomy
+
+        multi = make_taxonomy(session, {**TAXONOMY, "key": "ads-multi", "mode": "multi"})
+        multi_project = projects.create_project(
+            session,
+            SYSTEM_ACTOR,
+            "project-multi",
+            taxonomy_id=multi,
+            overlap=1,
+            vendor_ids=[world.vendor_ids["A"]],
+        )
+        imports.import_item_records(
+            session,
+            SYSTEM_ACTOR,
+            multi_project.id,
+            [{"external_id": f"multi-{i}", "text": f"多選 {i}"} for i in range(3)],
+        )
+        world.project_ids["multi"] = multi_project.id
         hostile = projects.create_project(
             session,
             SYSTEM_ACTOR,
@@ -207,3 +225,30 @@ def test_an_answer_given_after_the_session_expired_is_sent_after_logging_in_agai
             select(Label.value).where(Label.assignment_id == assignment, Label.is_current.is_(True))
         )
     assert value == ["financial_scam"]
+
+
+def test_multi_label_items_and_the_guideline_by_keyboard(live_server, world, browser):
+    context = browser.new_context(locale="zh-TW")
+    page = context.new_page()
+    browser_login(page, live_server.url, "labeller-a3")
+    page.goto(f"{live_server.url}/work/{world.project_ids['multi']}")
+    page.wait_for_selector("#card .item-card")
+    page.keyboard.press("g")
+    page.wait_for_selector("#guide-dialog[open]")
+    assert "金融詐騙" in page.inner_text("#guide-dialog")
+    assert "Financial scam" in page.inner_text("#guide-dialog")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#guide-dialog:not([open])", state="attached")
+    first = _card_id(page)
+    page.keyboard.press("2")
+    page.keyboard.press("4")
+    page.keyboard.press("4")  # toggled off again
+    page.keyboard.press("3")
+    page.keyboard.press("Enter")
+    _wait_new_card(page, first)
+    context.close()
+    with live_server.session_factory() as session:
+        value = session.scalar(
+            select(Label.value).where(Label.assignment_id == int(first), Label.is_current.is_(True))
+        )
+    assert value == ["gambling", "financial_scam"]
