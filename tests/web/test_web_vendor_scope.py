@@ -198,3 +198,20 @@ def test_manager_pages_show_only_their_vendor(client, world):
     quality = client.get("/quality")
     assert "project-a" in quality.text
     assert "project-b" not in quality.text
+
+
+def test_no_list_page_or_route_of_manager_a_mentions_vendor_b(client, world):
+    login(client, "manager-a")
+    secrets_of_b = ("vendor-B", "project-b", "labeller-b1", "manager-b", "we disagree")
+    checked = 0
+    for route in all_routes(client.app.routes):
+        if "{" in route.path or "GET" not in route.methods:
+            continue
+        if route.path.startswith(("/docs", "/redoc", "/openapi")):
+            continue
+        response = client.get(route.path, headers={"Accept-Language": "en"})
+        assert response.status_code in (200, 303, 403, 404), (route.path, response.status_code)
+        for secret in secrets_of_b:
+            assert secret not in response.text, (route.path, secret)
+        checked += 1
+    assert checked >= 8
