@@ -226,3 +226,72 @@ def test_permuting_labeller_ids_changes_nothing(rows, seed):
                 compute(renamed, n_resamples=0)
             continue
         assert compute(renamed, n_resamples=0).value == pytest.approx(expected, abs=1e-12)
+
+
+# ------------------------------------------------------------------ analytic intervals
+
+
+def test_cohen_analytic_interval_matches_statsmodels(hs_brexit, crowd_dataset):
+    from scipy.stats import norm
+    from statsmodels.stats.inter_rater import cohens_kappa
+
+    answers, _ = crowd_dataset("s4_Dog_data")
+    top = answers["labeller_id"].value_counts().index[:2].tolist()
+    dog = answers[answers["labeller_id"].isin(top)]
+    brexit = hs_brexit[hs_brexit["labeller_id"].isin(["Ann1", "Ann4"])]
+    for pair in (brexit, dog):
+        wide = pair.pivot(index="item_id", columns="labeller_id", values="label").dropna()
+        table = pd.crosstab(wide.iloc[:, 0], wide.iloc[:, 1]).to_numpy()
+        oracle = cohens_kappa(table)
+        result = compute_cohen_kappa(pair, ci_method="analytic")
+        half = norm.ppf(0.975) * oracle.std_kappa
+        assert result.ci_method == "analytic"
+        assert result.value == pytest.approx(oracle.kappa, abs=1e-9)
+        assert result.ci_low == pytest.approx(oracle.kappa - half, abs=1e-9)
+        assert result.ci_high == pytest.approx(oracle.kappa + half, abs=1e-9)
+        for entry in result.per_class:
+            assert entry.ci_low is not None and entry.ci_low < entry.value < entry.ci_high
+
+
+def _gwet_fleiss_interval(counts: np.ndarray) -> tuple[float, float]:
+    """Gwet's linearisation interval written out as in irrCAC ``fleiss.kappa.raw``."""
+    from scipy.stats import t
+
+    n = len(counts)
+    r = counts.sum(axis=1)
+    pa_i = (counts * (counts - 1)).sum(axis=1) / (r * (r - 1))
+    pa = pa_i.mean()
+    pi = (counts / r[:, None]).mean(axis=0)
+    pe = (pi**2).sum()
+    kappa = (pa - pe) / (1 - pe)
+    kappa_i = (pa_i - pe) / (1 - pe)
+    pe_i = (counts @ pi) / r
+    kappa_star = kappa_i - 2 * (1 - kappa) * (pe_i - pe) / (1 - pe)
+    se = np.sqrt(((kappa_star - kappa) ** 2).sum() / (n * (n - 1)))
+    half = t.ppf(0.975, n - 1) * se
+    return kappa - half, kappa + half
+
+
+def test_fleiss_analytic_interval_is_gwets_on_a_balanced_design():
+    from labelops.quality.simulate import simulate_answers
+
+    sim = simulate_answers(400, 9, 3, labels_per_item=4, seed=11)
+    counts = pd.crosstab(sim.answers["item_id"], sim.answers["label"]).to_numpy(dtype=float)
+    low, high = _gwet_fleiss_interval(counts)
+    result = compute_fleiss_kappa(sim.answers, ci_method="analytic")
+    assert result.ci_low == pytest.approx(low, abs=1e-12)
+    assert result.ci_high == pytest.approx(high, abs=1e-12)
+    bootstrap = compute_fleiss_kappa(sim.answers, n_resamples=2000, per_class=False)
+    # Same sampling model (items drawn independently): the widths agree within 10%.
+    ratio = (high - low) / (bootstrap.ci_high - bootstrap.ci_low)
+    assert 0.9 < ratio < 1.1
+
+
+def test_analytic_interval_only_where_standard(toy_answers):
+    with pytest.raises(InvalidInput) as caught:
+        compute_agreement(toy_answers, metric="krippendorff_alpha", ci_method="analytic")
+    assert caught.value.message_id == "quality.no_analytic_ci"
+    with pytest.raises(InvalidInput):
+        compute_fleiss_kappa(toy_answers, ci_method="exact")  # type: ignore[arg-type]
+    result = compute_agreement(toy_answers, metric="fleiss_kappa", ci_method="analytic")
+    assert result.ci_method == "analytic" and result.ci_low < result.value < result.ci_high

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 __all__ = [
     "AgreementMetric",
+    "CiMethod",
     "AgreementResult",
     "ClassAgreement",
     "compute_agreement",
@@ -53,6 +54,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import stats as sps
 
 from labelops.errors import InvalidInput
 from labelops.quality.answers import EncodedAnswers, encode_answers
@@ -63,6 +65,7 @@ AgreementMetric = Literal[
 ]
 Level = Literal["nominal", "ordinal"]
 Duplicates = Literal["error", "last"]
+CiMethod = Literal["bootstrap", "analytic"]
 FloatArray = npt.NDArray[np.float64]
 Statistic = Callable[[FloatArray], FloatArray]
 
@@ -90,7 +93,7 @@ class AgreementResult:
     value: float
     """The statistic: 1 is perfect agreement, 0 chance level (percent: share of agreeing pairs)."""
     ci_low: float | None
-    """Lower bound of the interval (None when ``n_resamples=0``)."""
+    """Lower bound of the interval (None for a bootstrap with ``n_resamples=0``)."""
     ci_high: float | None
     """Upper bound of the interval."""
     n_items: int
@@ -250,6 +253,64 @@ def _cohen_parts(pairs: npt.NDArray[np.int64], n_classes: int) -> tuple[FloatArr
     return stats, statistic
 
 
+# --------------------------------------------------------------------------- analytic intervals
+
+Analytic = Callable[[FloatArray, float], tuple[float | None, float | None]]
+
+
+def _cohen_analytic(confusion: FloatArray, confidence: float) -> tuple[float | None, float | None]:
+    """Wald interval with the large-sample (non-null) standard error of Cohen's kappa.
+
+    Fleiss, Cohen & Everitt (1969), *Large sample standard errors of kappa and weighted
+    kappa*, Psych. Bull. 72(5), 323-327; the same formula as ``statsmodels``'
+    ``cohens_kappa(...).std_kappa``. ``confusion`` is the (K, K) table of counts.
+    """
+    n = confusion.sum()
+    p = confusion / n
+    rows, cols = p.sum(axis=1), p.sum(axis=0)
+    chance = float(rows @ cols)
+    kappa = (float(np.trace(p)) - chance) / (1 - chance)
+    diagonal = np.diag(p) * (1 - (rows + cols) * (1 - kappa)) ** 2
+    off = p * (cols[:, None] + rows[None, :]) ** 2
+    np.fill_diagonal(off, 0.0)
+    variance = (
+        diagonal.sum() + (1 - kappa) ** 2 * off.sum() - (kappa - chance * (1 - kappa)) ** 2
+    ) / ((1 - chance) ** 2 * n)
+    half = float(sps.norm.ppf(0.5 + confidence / 2)) * float(np.sqrt(max(variance, 0.0)))
+    return kappa - half, kappa + half
+
+
+def _fleiss_analytic(counts: FloatArray, confidence: float) -> tuple[float | None, float | None]:
+    """Linearisation interval for Fleiss' kappa (any number of answers per item).
+
+    Gwet (2008, BJMSP 61(1); *Handbook of Inter-Rater Reliability*, 4th ed., 2014, ch. 5):
+    ``var = sum_i (z_i)^2 / (n (n - 1))`` with each item's influence
+    ``z_i = [(P_i - P) - 2 (1 - kappa) (r_i / r) (pe_i - pe)] / (1 - pe)``, where ``P_i`` is
+    item ``i``'s share of agreeing pairs, ``pe_i = sum_k p_k r_ik / r_i`` and ``r_i / r``
+    its number of answers over the mean (1 when every item has the same number, which is
+    Gwet's formula; the factor follows from our pooled class shares otherwise). A
+    t interval with ``n - 1`` degrees of freedom, as in Gwet's ``irrCAC``. Fleiss (1971)
+    only gave the variance under the null hypothesis kappa = 0, which is a test, not an
+    interval.
+    """
+    n = len(counts)
+    totals = counts.sum(axis=1)
+    per_item = _percent_agreement_per_item(counts)
+    observed = float(per_item.mean())
+    shares = counts.sum(axis=0) / totals.sum()
+    chance = float(shares @ shares)
+    kappa = (observed - chance) / (1 - chance)
+    if n < 2:
+        return None, None
+    item_chance = (counts @ shares) / totals
+    influence = (
+        (per_item - observed) - 2 * (1 - kappa) * (totals / totals.mean()) * (item_chance - chance)
+    ) / (1 - chance)
+    variance = float((influence**2).sum()) / (n * (n - 1))
+    half = float(sps.t.ppf(0.5 + confidence / 2, n - 1)) * float(np.sqrt(variance))
+    return kappa - half, kappa + half
+
+
 # --------------------------------------------------------------------------- driver
 
 
@@ -280,22 +341,29 @@ def _result(
     n_resamples: int,
     confidence: float,
     seed: int,
+    analytic: Analytic | None = None,
 ) -> AgreementResult:
+    def interval(
+        class_counts: FloatArray, class_stats: FloatArray, class_statistic: Statistic
+    ) -> tuple[float | None, float | None]:
+        if analytic is not None:
+            return analytic(class_counts, confidence)
+        return _interval(class_stats, class_statistic, n_resamples, confidence, seed)
+
     stats, statistic = parts(counts)
     value = _point(stats, statistic)
     if not np.isfinite(value):
         raise InvalidInput(undefined_message, metric=metric)
-    low, high = _interval(stats, statistic, n_resamples, confidence, seed)
+    low, high = interval(counts, stats, statistic)
     breakdown: list[ClassAgreement] = []
     if per_class and counts.shape[1] > 2:
         for k, label in enumerate(encoded.classes):
-            class_stats, class_statistic = parts(_one_vs_rest(counts, k))
+            binary = _one_vs_rest(counts, k)
+            class_stats, class_statistic = parts(binary)
             class_value = _point(class_stats, class_statistic)
             if not np.isfinite(class_value):
                 continue
-            class_low, class_high = _interval(
-                class_stats, class_statistic, n_resamples, confidence, seed
-            )
+            class_low, class_high = interval(binary, class_stats, class_statistic)
             breakdown.append(ClassAgreement(label, class_value, class_low, class_high))
     elif per_class:
         # With two classes one-vs-rest is the statistic itself, for both classes.
@@ -308,6 +376,7 @@ def _result(
         n_items=len(counts),
         n_labellers=n_labellers,
         confidence=confidence,
+        ci_method="analytic" if analytic is not None else "bootstrap",
         per_class=tuple(breakdown),
     )
 
@@ -315,6 +384,11 @@ def _result(
 def _check_resamples(n_resamples: int) -> None:
     if n_resamples < 0:
         raise InvalidInput("quality.bad_resamples", field="n_resamples", value=n_resamples)
+
+
+def _check_ci_method(ci_method: str) -> None:
+    if ci_method not in ("bootstrap", "analytic"):
+        raise InvalidInput("quality.bad_ci_method", field="ci_method", value=ci_method)
 
 
 def compute_krippendorff_alpha(
@@ -387,6 +461,7 @@ def compute_fleiss_kappa(
     confidence: float = 0.95,
     seed: int = 0,
     duplicates: Duplicates = "error",
+    ci_method: CiMethod = "bootstrap",
 ) -> AgreementResult:
     """Fleiss' kappa for many labellers.
 
@@ -404,6 +479,8 @@ def compute_fleiss_kappa(
         confidence: Two-sided coverage of the interval.
         seed: Bootstrap seed.
         duplicates: ``error`` or ``last`` (see :func:`compute_krippendorff_alpha`).
+        ci_method: ``bootstrap`` (percentile, over items) or ``analytic`` (Gwet's
+            linearisation standard error, t interval; ``n_resamples`` is then unused).
 
     Returns:
         The statistic (1 = perfect, 0 = chance, negative = worse than chance).
@@ -415,6 +492,7 @@ def compute_fleiss_kappa(
     Reference: Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters.
     """
     _check_resamples(n_resamples)
+    _check_ci_method(ci_method)
     encoded = _encoded(answers, duplicates)
     counts, n_labellers = _pairable(encoded)
     return _result(
@@ -428,6 +506,7 @@ def compute_fleiss_kappa(
         n_resamples=n_resamples,
         confidence=confidence,
         seed=seed,
+        analytic=_fleiss_analytic if ci_method == "analytic" else None,
     )
 
 
@@ -536,6 +615,7 @@ def compute_cohen_kappa(
     confidence: float = 0.95,
     seed: int = 0,
     duplicates: Duplicates = "error",
+    ci_method: CiMethod = "bootstrap",
 ) -> AgreementResult:
     """Cohen's kappa between exactly two labellers, on the items both answered.
 
@@ -551,6 +631,9 @@ def compute_cohen_kappa(
         confidence: Two-sided coverage of the interval.
         seed: Bootstrap seed.
         duplicates: ``error`` or ``last``.
+        ci_method: ``bootstrap`` (percentile, over items) or ``analytic`` (the large-sample
+            standard error of Fleiss, Cohen & Everitt 1969, normal interval; equals
+            ``statsmodels``' ``cohens_kappa``; ``n_resamples`` is then unused).
 
     Returns:
         The statistic.
@@ -562,6 +645,7 @@ def compute_cohen_kappa(
     Reference: Cohen, J. (1960). A coefficient of agreement for nominal scales.
     """
     _check_resamples(n_resamples)
+    _check_ci_method(ci_method)
     encoded = _encoded(answers, duplicates)
     if labellers is None:
         if encoded.n_labellers != 2:
@@ -586,11 +670,18 @@ def compute_cohen_kappa(
     def parts(_: FloatArray) -> tuple[FloatArray, Statistic]:
         return _cohen_parts(pairs, n_classes)
 
+    def interval(
+        class_stats: FloatArray, class_statistic: Statistic, size: int
+    ) -> tuple[float | None, float | None]:
+        if ci_method == "analytic":
+            return _cohen_analytic(class_stats.sum(axis=0).reshape(size, size), confidence)
+        return _interval(class_stats, class_statistic, n_resamples, confidence, seed)
+
     stats, statistic = parts(np.empty(0))
     value = _point(stats, statistic)
     if not np.isfinite(value):
         raise InvalidInput("quality.kappa_undefined", metric="cohen_kappa")
-    low, high = _interval(stats, statistic, n_resamples, confidence, seed)
+    low, high = interval(stats, statistic, n_classes)
     breakdown: list[ClassAgreement] = []
     if per_class:
         for k, label in enumerate(encoded.classes):
@@ -599,9 +690,7 @@ def compute_cohen_kappa(
             class_value = _point(class_stats, class_statistic)
             if not np.isfinite(class_value):
                 continue
-            class_low, class_high = _interval(
-                class_stats, class_statistic, n_resamples, confidence, seed
-            )
+            class_low, class_high = interval(class_stats, class_statistic, 2)
             breakdown.append(ClassAgreement(label, class_value, class_low, class_high))
     return AgreementResult(
         metric="cohen_kappa",
@@ -611,6 +700,7 @@ def compute_cohen_kappa(
         n_items=int(both.sum()),
         n_labellers=2,
         confidence=confidence,
+        ci_method=ci_method,
         per_class=tuple(breakdown),
     )
 
@@ -625,6 +715,7 @@ def compute_agreement(
     confidence: float = 0.95,
     seed: int = 0,
     duplicates: Duplicates = "error",
+    ci_method: CiMethod = "bootstrap",
 ) -> AgreementResult:
     """Dispatch to one of the ``compute_*`` functions by name (for the CLI and services).
 
@@ -637,13 +728,19 @@ def compute_agreement(
         confidence: Two-sided coverage.
         seed: Bootstrap seed.
         duplicates: ``error`` or ``last``.
+        ci_method: ``bootstrap``, or ``analytic`` for ``cohen_kappa`` and ``fleiss_kappa``
+            (the statistics with a standard large-sample standard error).
 
     Returns:
         The result of the chosen function.
 
     Raises:
-        InvalidInput: Unknown metric, or whatever the chosen function raises.
+        InvalidInput: Unknown metric, ``analytic`` asked of a statistic without one, or
+            whatever the chosen function raises.
     """
+    _check_ci_method(ci_method)
+    if ci_method == "analytic" and metric not in ("cohen_kappa", "fleiss_kappa"):
+        raise InvalidInput("quality.no_analytic_ci", field="ci_method", metric=metric)
     options = {
         "per_class": per_class,
         "n_resamples": n_resamples,
@@ -654,9 +751,9 @@ def compute_agreement(
     if metric == "krippendorff_alpha":
         return compute_krippendorff_alpha(answers, level=level, **options)  # type: ignore[arg-type]
     if metric == "fleiss_kappa":
-        return compute_fleiss_kappa(answers, **options)  # type: ignore[arg-type]
+        return compute_fleiss_kappa(answers, ci_method=ci_method, **options)  # type: ignore[arg-type]
     if metric == "cohen_kappa":
-        return compute_cohen_kappa(answers, **options)  # type: ignore[arg-type]
+        return compute_cohen_kappa(answers, ci_method=ci_method, **options)  # type: ignore[arg-type]
     if metric == "gwet_ac1":
         return compute_gwet_ac1(answers, **options)  # type: ignore[arg-type]
     if metric == "percent":
