@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -96,7 +96,6 @@ __all__ = [
     "submit_blind_answer",
 ]
 
-Plan = Literal["aql", "margin", "stratified"]
 PLANS: tuple[str, ...] = ("aql", "margin", "stratified")
 VERDICTS: tuple[str, ...] = ("correct", "incorrect")
 SEVERITIES: tuple[str, ...] = ("critical", "major", "minor")
