@@ -103,6 +103,12 @@ def next_task(
     # (no ORM unit of work) with the immutable taxonomy keys cached in-process.
     with transaction(session):
         connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            # A lease need not survive a database crash: losing the last instants of
+            # leases loses nothing a labeller answered (a submit's own synchronous
+            # commit flushes the WAL up to and past the lease it uses), and not waiting
+            # for the WAL flush saves a disk sync (~3 ms here) on every next-task call.
+            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         project = connection.execute(
             _PROJECT_QUERY, {"project_id": project_id, "vendor_id": actor.vendor_id}
         ).first()
