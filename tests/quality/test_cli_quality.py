@@ -107,3 +107,43 @@ def test_missing_column_and_undefined_alpha(tmp_path):
     same.write_text("item,labeller,label\n1,a,x\n1,b,x\n2,a,x\n2,b,x\n", encoding="utf-8")
     result = runner.invoke(app, ["agreement", str(same)])
     assert result.exit_code == 2 and "undefined" in result.output
+
+
+def test_agreement_streams_large_files_in_chunks(tmp_path, monkeypatch):
+    """~200k rows read in 50k-row chunks give exactly the in-memory answer.
+
+    The 10-million-row case is measured by ``bench/aggregation.py --cli-10m``.
+    """
+    import labelops.cli.quality as cli_quality
+    from labelops.quality.agreement import compute_krippendorff_alpha
+    from labelops.quality.answers import AnswersEncoder
+    from labelops.quality.simulate import simulate_answers
+
+    sim = simulate_answers(66_667, 40, 4, labels_per_item=3, seed=5)
+    frame = sim.answers.assign(
+        item_id="ad-" + sim.answers["item_id"].astype(str),
+        labeller_id="v" + sim.answers["labeller_id"].astype(str),
+        label="c" + sim.answers["label"].astype(str),
+    )
+    path = tmp_path / "big.csv"
+    frame.rename(columns={"item_id": "item", "labeller_id": "labeller"}).to_csv(path, index=False)
+    chunks: list[int] = []
+    original_add = AnswersEncoder.add
+
+    def counting_add(self, chunk):
+        chunks.append(len(chunk))
+        original_add(self, chunk)
+
+    monkeypatch.setattr(cli_quality, "_CHUNK_ROWS", 50_000)
+    monkeypatch.setattr(AnswersEncoder, "add", counting_add)
+    result = runner.invoke(
+        app, ["agreement", str(path), "--json", "--resamples", "50", "--seed", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    assert chunks == [50_000, 50_000, 50_000, 50_000, 1]
+    payload = json.loads(result.stdout)
+    expected = compute_krippendorff_alpha(frame, n_resamples=50, seed=3, per_class=False)
+    assert payload["value"] == pytest.approx(expected.value, abs=1e-6)
+    assert payload["ci_low"] == pytest.approx(expected.ci_low, abs=1e-6)
+    assert payload["ci_high"] == pytest.approx(expected.ci_high, abs=1e-6)
+    assert payload["n_items"] == expected.n_items == 66_667
