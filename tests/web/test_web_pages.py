@@ -243,3 +243,51 @@ def test_auditor_marks_and_imports_gold_items(client, world):
         headers={"Accept-Language": "en"},
     )
     assert bad.status_code == 422 and "gold.csv" in bad.text and "labelops-upload" not in bad.text
+
+
+def test_labeller_reworks_items_of_a_rejected_lot(client, session, world):
+    from sqlalchemy import select
+
+    from labelops.services import rework
+    from labelops.store.audit_models import ReworkItem
+
+    auditor = world.actors["auditor"]
+    error_type = audits.list_error_types(session, auditor)[0].key
+    while (item := audits.next_audit_item(session, auditor, world.audit_id)) is not None:
+        audits.submit_blind_answer(session, auditor, world.audit_id, item.label_id, ["adult"])
+        audits.record_verdict(
+            session,
+            auditor,
+            world.audit_id,
+            item.label_id,
+            "incorrect",
+            error_type=error_type,
+            severity="minor",
+            corrected=["adult"],
+        )
+    assert audits.get_audit(session, auditor, world.audit_id).decision == "rejected"
+    rework.create_rework(session, auditor, world.audit_id)
+    session.commit()
+    csrf = login(client, "labeller-a1")
+    project = world.project_ids["A"]
+    page = client.get(f"/work/{project}/rework", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    rework_id = int(page.text.split(f"/work/{project}/rework/")[1].split('"')[0])
+    done = client.post(
+        f"/work/{project}/rework/{rework_id}",
+        data={"value": "adult", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    session.expire_all()
+    assert session.scalar(select(ReworkItem.status).where(ReworkItem.id == rework_id)) == "done"
+
+
+def test_a_form_missing_a_field_gets_a_page_not_json(client, world):
+    csrf = login(client, "admin")
+    response = client.post(
+        "/admin/vendors", data={"csrf_token": csrf}, headers={"Accept-Language": "zh-TW"}
+    )
+    assert response.status_code == 422
+    assert "text/html" in response.headers["content-type"]
+    assert translate("web.error.form", "zh-Hant") in response.text

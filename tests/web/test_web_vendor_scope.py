@@ -47,6 +47,7 @@ FORM_BODIES: dict[str, dict[str, object]] = {
     "/audit/audits/{audit_id}/labels/{label_id}/verdict": {"verdict": "correct"},
     "/audit/audits/{audit_id}/labels/{label_id}/disputes": {"reason": "x"},
     "/audit/disputes/{dispute_id}/resolve": {"outcome": "overturn"},
+    "/work/{project_id}/rework/{rework_id}": {"value": "adult"},
     "/audit/gold/{project_id}": {
         "external_id": "b-00000",
         "value": "adult",

@@ -21,12 +21,13 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from labelops.api.errors import status_for
-from labelops.errors import LabelopsError, PermissionDenied
+from labelops.errors import InvalidInput, LabelopsError, PermissionDenied
 from labelops.i18n import negotiate_language, normalise_language, translate
 from labelops.services.policy import Actor
 from labelops.types import Role
@@ -298,5 +299,12 @@ class WebRoute(APIRoute):
             except LabelopsError as error:
                 actor = getattr(request.state, "web_actor_cached", None)
                 return error_page(request, error, actor if isinstance(actor, Actor) else None)
+            except RequestValidationError as error:
+                # A form field missing or malformed: say so on a page, not in JSON.
+                actor = getattr(request.state, "web_actor_cached", None)
+                # (No field names: InvalidInput renders its "field" prefix in English.)
+                del error
+                invalid = InvalidInput("web.error.form")
+                return error_page(request, invalid, actor if isinstance(actor, Actor) else None)
 
         return web_handler

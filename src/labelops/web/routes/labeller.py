@@ -10,13 +10,14 @@ Jinja has already escaped.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import Request, Response
+from fastapi import Form, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from labelops.api.deps import SessionDep
 from labelops.config import Settings
-from labelops.services import feedback, projects, workspace
+from labelops.services import feedback, projects, rework, workspace
 from labelops.web.render import page_language, render_fragment, render_page, start_of_today
 from labelops.web.routes._deps import PageActor, make_router
 
@@ -125,3 +126,48 @@ def media(
             "Cache-Control": "private, max-age=600",
         },
     )
+
+
+@router.get("/work/{project_id}/rework")
+def rework_page(
+    request: Request, session: SessionDep, actor: PageActor, project_id: int
+) -> HTMLResponse:
+    """The next rework item of a rejected lot (keyboard: label keys, Enter)."""
+    settings: Settings = request.app.state.settings
+    project = projects.get_project(session, actor, project_id)
+    task = rework.next_rework_task(session, actor, project_id, lease_seconds=settings.lease_seconds)
+    guide = workspace.get_project_guide(session, actor, project_id)
+    session.commit()
+    lang = page_language(request, actor)
+    labels = [
+        {
+            "key": label.key,
+            "hotkey": LABEL_KEYS[index] if index < len(LABEL_KEYS) else "",
+            "name": label.name_zh if lang == "zh-Hant" else label.name_en,
+        }
+        for index, label in enumerate(guide)
+    ]
+    return render_page(
+        request,
+        "work_rework.html",
+        actor,
+        title_id="web.rework.title",
+        project=project,
+        task=task,
+        labels=labels,
+        names={label["key"]: label["name"] for label in labels},
+        text_parts=workspace.highlight_parts(task.item.get("text")) if task else (),
+    )
+
+
+@router.post("/work/{project_id}/rework/{rework_id}")
+def rework_submit(
+    session: SessionDep,
+    actor: PageActor,
+    project_id: int,
+    rework_id: int,
+    value: Annotated[list[str], Form()],
+) -> Response:
+    """Answer a rework item, then go to the next one."""
+    rework.submit_rework(session, actor, rework_id, value)
+    return RedirectResponse(f"/work/{project_id}/rework", status_code=303)
