@@ -4,13 +4,25 @@ project with generated zh-Hant / English ad items, part of them already labelled
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from labelops.services import directory, imports, labelling, projects, queue, taxonomies
+from labelops.demo import DemoItem
+from labelops.services import (
+    audits,
+    directory,
+    gold,
+    imports,
+    labelling,
+    lots,
+    projects,
+    queue,
+    taxonomies,
+)
 from labelops.services.auth import actor_for_user
 from labelops.services.policy import SYSTEM_ACTOR
 from labelops.store.models import Project, User
@@ -21,6 +33,8 @@ __all__ = ["DEMO_PROJECT", "DemoAccount", "DemoResult", "seed_demo"]
 
 DEMO_PROJECT = "demo-ads-tw"
 DEMO_PASSWORD = "labelops-demo"
+VENDOR_A = "Vendor A 標註服務"
+VENDOR_B = "Vendor B Data Ops"
 
 
 @dataclass(frozen=True)
@@ -45,14 +59,14 @@ class DemoResult:
 _ACCOUNTS: tuple[tuple[str, Role, str | None], ...] = (
     ("admin", Role.ADMIN, None),
     ("auditor", Role.AUDITOR, None),
-    ("manager-a", Role.VENDOR_MANAGER, "Vendor A 標註服務"),
-    ("manager-b", Role.VENDOR_MANAGER, "Vendor B Data Ops"),
-    ("labeller-a1", Role.LABELLER, "Vendor A 標註服務"),
-    ("labeller-a2", Role.LABELLER, "Vendor A 標註服務"),
-    ("labeller-a3", Role.LABELLER, "Vendor A 標註服務"),
-    ("labeller-b1", Role.LABELLER, "Vendor B Data Ops"),
-    ("labeller-b2", Role.LABELLER, "Vendor B Data Ops"),
-    ("labeller-b3", Role.LABELLER, "Vendor B Data Ops"),
+    ("manager-a", Role.VENDOR_MANAGER, VENDOR_A),
+    ("manager-b", Role.VENDOR_MANAGER, VENDOR_B),
+    ("labeller-a1", Role.LABELLER, VENDOR_A),
+    ("labeller-a2", Role.LABELLER, VENDOR_A),
+    ("labeller-a3", Role.LABELLER, VENDOR_A),
+    ("labeller-b1", Role.LABELLER, VENDOR_B),
+    ("labeller-b2", Role.LABELLER, VENDOR_B),
+    ("labeller-b3", Role.LABELLER, VENDOR_B),
 )
 
 
@@ -119,8 +133,30 @@ def seed_demo(
         )
     truth = {item.external_id: item.true_label for item in items}
     keys = taxonomies.label_keys(session, taxonomy.id)
+    _add_gold(session, project.id, items[-N_GOLD:])
     _simulate_labelling(session, project.id, users, truth, keys, n_prelabelled, seed)
+    # A lot of vendor A's labels with an audit drawn and waiting for the auditor.
+    auditor = actor_for_user(users["auditor"])
+    lot = lots.create_lot(session, auditor, project.id, vendor_ids[VENDOR_A])
+    audits.start_audit(session, auditor, lot.id, plan="aql", aql=1.0, targeted=10, seed=seed)
     return DemoResult(DEMO_PROJECT, n_items, accounts, created=True)
+
+
+N_GOLD = 40
+
+
+def _add_gold(session: Session, project_id: int, items: Sequence[DemoItem]) -> None:
+    """The last generated items become gold, with explanations in both languages."""
+    rows = [
+        gold.GoldRow(
+            external_id=item.external_id,
+            value=(item.true_label,),
+            explanation_en=f"Guideline: this ad is '{item.true_label}' (demo gold answer).",
+            explanation_zh=f"依準則，此廣告屬於「{item.true_label}」（示範黃金題答案）。",
+        )
+        for item in items
+    ]
+    gold.import_gold_rows(session, SYSTEM_ACTOR, project_id, rows, file="demo")
 
 
 def _simulate_labelling(
