@@ -72,6 +72,7 @@ __all__ = [
 
 AGREEMENT_METRICS = ("krippendorff_alpha", "fleiss_kappa", "gwet_ac1")
 MAX_AGREEMENT_LABELS = 200_000
+HANDLE_TIME_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ class LabellerStats:
     n_gold_answered: int
     n_gold_correct: int
     median_active_s: float | None
+    """Median active time per label over the last ``HANDLE_TIME_DAYS`` days (s)."""
 
 
 @dataclass(frozen=True)
@@ -405,9 +407,14 @@ def get_vendor_overview(
         answered = gold.setdefault(labeller_id, [0, 0])
         answered[0] += 1
         answered[1] += int(sorted(value) == sorted(truth))
+    # Handle time over the last HANDLE_TIME_DAYS only: recent work is what a manager
+    # acts on, and it bounds the rows read for a vendor with years of labels.
     active_rows = session.execute(
         select(Label.labeller_id, Label.active_ms).where(
-            Label.vendor_id == vendor_id, Label.is_current.is_(True), Label.active_ms.is_not(None)
+            Label.vendor_id == vendor_id,
+            Label.is_current.is_(True),
+            Label.active_ms.is_not(None),
+            Label.submitted_at >= today_since - timedelta(days=HANDLE_TIME_DAYS),
         )
     ).all()
     active: dict[int, list[int]] = {}
