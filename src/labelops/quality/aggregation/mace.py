@@ -15,6 +15,7 @@ from labelops.quality.aggregation._base import (
     FloatArray,
     IntArray,
     log_normalise,
+    sparse_sum,
 )
 from labelops.quality.answers import EncodedAnswers
 
@@ -96,7 +97,7 @@ class MACE(BaseAggregator):
             log_same = np.log(spam_part + know_part).ravel()
             log_z, p_pair = layout.posterior_sums(log_other, log_same - log_other)
             # same[w, l]: expected number of answers l of labeller w that were the truth.
-            same = (layout.pair_cells.T @ p_pair).reshape(n_labellers, n_classes)
+            same = layout.cell_sum_of_pairs(p_pair).reshape(n_labellers, n_classes)
             knows = know_part / (spam_part + know_part)
             strategy = layout.cell_counts - same * knows
             knowing = np.column_stack([strategy.sum(axis=1), (same * knows).sum(axis=1)])
@@ -129,6 +130,9 @@ class MACE(BaseAggregator):
             name="competence",
         )
         return posterior
+
+
+_SPARSE_MIN_ANSWERS = 20_000
 
 
 class _PairLayout:
@@ -170,13 +174,38 @@ class _PairLayout:
         self.clamp = self.gold >= 0
         self.pair_gold = self.gold[self.pair_item]
         self.log_k = float(np.log(n_classes))
+        # scipy's sparse products cost ~50 us of dispatch each; MACE makes ~1,500 of them per
+        # fit, so on small data (tests, calibration sessions) plain bincounts are faster.
+        self.small = encoded.n_answers < _SPARSE_MIN_ANSWERS
+        self.answer_cells = cells
+        self.answer_items = encoded.item_codes
+        self.answer_pairs = pair_of_answer.ravel()
+        self.n_items, self.n_pairs, self.n_cells = n_items, n_pairs, n_cells
+
+    def item_sum(self, table: FloatArray) -> FloatArray:
+        """``sum over each item's answers of table[(labeller, answer)]``."""
+        if self.small:
+            return sparse_sum(self.answer_items, table[self.answer_cells], self.n_items)
+        return np.asarray(self.item_cells @ table)
+
+    def pair_sum(self, table: FloatArray) -> FloatArray:
+        """``sum over each pair's answers of table[(labeller, answer)]``."""
+        if self.small:
+            return sparse_sum(self.answer_pairs, table[self.answer_cells], self.n_pairs)
+        return np.asarray(self.pair_cells @ table)
+
+    def cell_sum_of_pairs(self, per_pair: FloatArray) -> FloatArray:
+        """``sum over each (labeller, answer) cell's answers of per_pair[pair]``."""
+        if self.small:
+            return sparse_sum(self.answer_cells, per_pair[self.answer_pairs], self.n_cells)
+        return np.asarray(self.pair_cells.T @ per_pair)
 
     def posterior_sums(
         self, log_other: FloatArray, bonus: FloatArray
     ) -> tuple[FloatArray, FloatArray]:
         """Log normaliser per item and the posterior of each pair's class (gold clamped)."""
-        base = np.asarray(self.item_cells @ log_other) - self.log_k  # unanswered classes
-        pair_bonus = np.asarray(self.pair_cells @ bonus)
+        base = self.item_sum(log_other) - self.log_k  # unanswered classes
+        pair_bonus = self.pair_sum(bonus)
         # bonus >= 0 (knowing only adds probability), so shifting each item by its base
         # (the unanswered classes' log joint) leaves terms >= 1 that cannot underflow; only
         # if some term could overflow, shift by each item's largest term instead.
@@ -198,9 +227,9 @@ class _PairLayout:
 
     def full_posterior(self, log_other: FloatArray, bonus: FloatArray) -> FloatArray:
         """``(n_items, n_classes)`` posterior (built once, after fitting)."""
-        base = np.asarray(self.item_cells @ log_other) - self.log_k
+        base = self.item_sum(log_other) - self.log_k
         log_joint = np.repeat(base[:, None], self.n_classes, axis=1)
-        log_joint[self.pair_item, self.pair_label] += np.asarray(self.pair_cells @ bonus)
+        log_joint[self.pair_item, self.pair_label] += self.pair_sum(bonus)
         posterior = log_normalise(log_joint)
         if self.clamp.any():
             posterior[self.clamp] = 0.0
