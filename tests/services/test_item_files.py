@@ -376,9 +376,11 @@ def test_every_bad_row_is_reported_with_renderable_messages(tmp_path: Path) -> N
 def test_every_message_id_in_the_module_is_in_the_catalog() -> None:
     import re
 
-    source = (
-        Path(__file__).resolve().parents[2] / "src" / "labelops" / "services" / "item_files.py"
-    ).read_text(encoding="utf-8")
+    services = Path(__file__).resolve().parents[2] / "src" / "labelops" / "services"
+    source = "\n".join(
+        (services / name).read_text(encoding="utf-8")
+        for name in ("item_files.py", "_item_schema.py", "_item_readers.py")
+    )
     used = set(re.findall(r'"((?:itemfiles|text)\.[a-z_0-9]+)"', source))
     assert used and used <= set(catalog())
 

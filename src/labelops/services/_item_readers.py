@@ -1,0 +1,418 @@
+"""Format readers of item files: JSONL, CSV, Parquet and Label Studio JSON exports.
+
+Private to ``labelops.services``; :func:`labelops.services.item_files.iter_item_batches`
+picks a reader by format. Each reader takes ``(path, display name)`` and yields chunks of
+:data:`Record` tuples: the source line, the raw field dict (None when the line or task is
+unreadable), the problems found while reading it (a malformed JSON cell, a wrong field
+count) and, for Label Studio, its annotations. The item schema is checked afterwards by
+:class:`~labelops.services._item_schema.ItemValidator`; a problem with the file as a whole
+raises :class:`~labelops.errors.InvalidInput` from the reader.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Record",
+    "csv_records",
+    "jsonl_records",
+    "label_studio_records",
+    "parquet_records",
+]
+
+import csv
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from labelops.errors import InvalidInput, RowProblem
+from labelops.services._item_schema import (
+    DEFAULT_BATCH_SIZE,
+    MEDIA_KINDS,
+    ImportedAnnotation,
+    problem,
+    type_name,
+    wrong_type,
+)
+from labelops.text.encoding import decode_utf8_strict, find_encoding_problem
+
+_CHUNK_BYTES: Final = 8 * 1024 * 1024
+
+Record = tuple[int, dict[str, Any] | None, list[RowProblem] | None, list[ImportedAnnotation] | None]
+"""(line, record or None when unreadable, problems found while reading, annotations)."""
+
+
+def _empty(display: str) -> InvalidInput:
+    return InvalidInput("itemfiles.empty_file", file=display)
+
+
+def _check_not_blank(path: Path, display: str) -> None:
+    """Raise ``itemfiles.empty_file`` for a file of zero bytes, only whitespace or a BOM."""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(65536):
+            if chunk.removeprefix(b"\xef\xbb\xbf").strip():
+                return
+    raise _empty(display)
+
+
+# --------------------------------------------------------------------------------------
+# JSON lines
+
+
+def jsonl_records(path: Path, display: str) -> Iterator[list[Record]]:
+    _check_not_blank(path, display)
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    for first_line, lines in _split_lines(path):
+        records: list[Record] = []
+        append = records.append
+        for line, raw in enumerate(lines, start=first_line):
+            try:
+                obj = loads(raw)
+            except decode_error as exc:
+                if raw and not raw.isspace():  # blank lines are skipped
+                    append((line, None, [_json_line_problem(raw, line, exc)], None))
+                continue
+            if type(obj) is not dict:
+                append(
+                    (
+                        line,
+                        None,
+                        [problem(line, None, "itemfiles.not_an_object", got=type_name(obj))],
+                        None,
+                    )
+                )
+                continue
+            append((line, obj, None, None))
+        yield records
+
+
+def _split_lines(path: Path) -> Iterator[tuple[int, list[bytes]]]:
+    """``(number of the first line, lines)`` per chunk of the file, split at ``\\n``.
+
+    A line longer than a chunk is collected as pieces and joined once, so a 50 MB line
+    costs one copy, not one per chunk.
+    """
+    line = 1
+    pending: list[bytes] = []
+    first = True
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK_BYTES):
+            if first:
+                chunk = chunk.removeprefix(b"\xef\xbb\xbf")
+                first = False
+            if b"\n" not in chunk:
+                pending.append(chunk)
+                continue
+            parts = chunk.split(b"\n")
+            if pending:
+                pending.append(parts[0])
+                parts[0] = b"".join(pending)
+            pending = [parts.pop()]
+            yield line, parts
+            line += len(parts)
+    tail = b"".join(pending)
+    if tail:
+        yield line, [tail]
+
+
+def _json_line_problem(raw: bytes, line: int, exc: ValueError) -> RowProblem:
+    encoding = find_encoding_problem(raw)
+    if encoding is not None:
+        return problem(line, None, encoding.message_id, byte_offset=encoding.byte_offset)
+    if b"\x00" in raw:
+        return problem(line, None, "itemfiles.nul_character")
+    column = getattr(exc, "colno", None)
+    reason = getattr(exc, "msg", str(exc))
+    return problem(line, None, "itemfiles.malformed_json", reason=reason, column=column)
+
+
+# --------------------------------------------------------------------------------------
+# CSV
+
+
+def csv_records(path: Path, display: str) -> Iterator[list[Record]]:
+    _check_not_blank(path, display)
+    # The csv module's field limit (128 KiB by default) is process-wide; oversized texts
+    # must be read to report their size, so it is raised once to the platform maximum.
+    if csv.field_size_limit() < sys.maxsize:
+        _raise_csv_field_limit()
+    try:
+        # utf-8-sig drops an Excel BOM; newline="" keeps \r\n inside quoted fields.
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            previous = 0
+            reader = csv.reader(fh, strict=False)
+            header = next(reader, None)
+            if not header:
+                raise _empty(display)
+            columns = _csv_columns(header, display)
+            width = len(columns)
+            previous = reader.line_num
+            n = 0
+            records: list[Record] = []
+            for record in reader:
+                start, previous = previous + 1, reader.line_num
+                if not record:
+                    continue
+                n += 1
+                records.append(_csv_record(record, columns, width, start))
+                if len(records) == DEFAULT_BATCH_SIZE:
+                    yield records
+                    records = []
+            yield records
+            if n == 0:
+                raise InvalidInput("itemfiles.no_rows", file=display)
+    except UnicodeDecodeError as exc:
+        decode_utf8_strict(path.read_bytes(), file=display)
+        raise InvalidInput("text.not_utf8", file=display) from exc
+    except csv.Error as exc:
+        raise InvalidInput(
+            "itemfiles.csv_syntax", file=display, line=previous + 1, reason=str(exc)
+        ) from exc
+
+
+def _raise_csv_field_limit() -> None:
+    limit = sys.maxsize
+    while True:
+        try:
+            csv.field_size_limit(limit)
+            return
+        except OverflowError:  # C long is 32 bits on Windows
+            limit //= 2
+
+
+def _csv_columns(header: list[str], display: str) -> list[str]:
+    columns = list(header)
+    seen: set[str] = set()
+    for column in columns:
+        if column in seen and column:
+            raise InvalidInput("itemfiles.duplicate_column", file=display, line=1, field=column)
+        seen.add(column)
+    if "external_id" not in seen:
+        raise InvalidInput(
+            "itemfiles.missing_column",
+            file=display,
+            line=1,
+            field="external_id",
+            column="external_id",
+            columns=", ".join(columns),
+        )
+    if not seen & {"text", "media", *MEDIA_KINDS}:
+        raise InvalidInput(
+            "itemfiles.missing_content_column",
+            file=display,
+            line=1,
+            field="text",
+            columns=", ".join(columns),
+        )
+    return columns
+
+
+def _csv_record(record: list[str], columns: list[str], width: int, line: int) -> Record:
+    pre: list[RowProblem] | None = None
+    if len(record) != width:
+        pre = [problem(line, None, "itemfiles.wrong_field_count", got=len(record), expected=width)]
+    obj: dict[str, Any] = {}
+    for name, value in zip(columns, record, strict=False):
+        if value:
+            obj[name] = value
+    for name in ("metadata", "media"):
+        cell = obj.get(name)
+        if cell is not None:
+            obj[name] = _json_cell(cell, name, line, pre := pre or [])
+    for kind in MEDIA_KINDS:
+        cell = obj.get(kind)
+        if cell is not None and cell.startswith("["):
+            obj[kind] = _json_cell(cell, kind, line, pre := pre or [])
+    priority = obj.get("priority")
+    if priority is not None:
+        try:
+            obj["priority"] = int(priority)
+        except ValueError:
+            obj["priority"] = None
+            (pre := pre or []).append(
+                problem(line, "priority", "itemfiles.not_an_integer", value=priority)
+            )
+    return line, obj, pre or None, None
+
+
+def _json_cell(cell: str, name: str, line: int, pre: list[RowProblem]) -> Any:
+    try:
+        return orjson.loads(cell)
+    except orjson.JSONDecodeError as exc:
+        pre.append(
+            problem(line, name, "itemfiles.malformed_json", reason=exc.msg, column=exc.colno)
+        )
+        return None
+
+
+# --------------------------------------------------------------------------------------
+# Parquet
+
+
+def parquet_records(path: Path, display: str) -> Iterator[list[Record]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    _check_not_blank(path, display)
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InvalidInput("itemfiles.bad_parquet", file=display, reason=str(exc)) from exc
+    columns = _csv_columns(list(parquet.schema_arrow.names), display)
+    line = 0
+    for batch in parquet.iter_batches(batch_size=DEFAULT_BATCH_SIZE):
+        values = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+        records: list[Record] = []
+        for row_values in zip(*values, strict=True):
+            line += 1
+            obj = {n: v for n, v in zip(columns, row_values, strict=True) if v is not None}
+            pre: list[RowProblem] | None = None
+            for name in ("metadata", "media", *MEDIA_KINDS):
+                value = obj.get(name)
+                if type(value) is str and (name in ("metadata", "media") or value.startswith("[")):
+                    obj[name] = _json_cell(value, name, line, pre := pre or [])
+                elif name == "metadata" and type(value) is list:
+                    obj[name] = dict(value)  # an Arrow map column reads as key/value pairs
+            priority = obj.get("priority")
+            if type(priority) is float and priority.is_integer():
+                # pandas stores an integer column with gaps as float64
+                obj["priority"] = int(priority)
+            records.append((line, obj, pre, None))
+        yield records
+    if line == 0:
+        raise InvalidInput("itemfiles.no_rows", file=display)
+
+
+# --------------------------------------------------------------------------------------
+# Label Studio JSON export
+
+
+def label_studio_records(path: Path, display: str) -> Iterator[list[Record]]:
+    _check_not_blank(path, display)
+    data = path.read_bytes()
+    try:
+        tasks = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        decode_utf8_strict(data, file=display)
+        raise InvalidInput(
+            "itemfiles.malformed_json",
+            file=display,
+            line=exc.lineno,
+            reason=exc.msg,
+            column=exc.colno,
+        ) from exc
+    if type(tasks) is dict:
+        tasks = [tasks]
+    if type(tasks) is not list:
+        raise InvalidInput("itemfiles.not_a_task_array", file=display, got=type_name(tasks))
+    if not tasks:
+        raise InvalidInput("itemfiles.no_rows", file=display)
+    records: list[Record] = []
+    for line, task in enumerate(tasks, start=1):
+        if type(task) is not dict:
+            records.append(
+                (
+                    line,
+                    None,
+                    [problem(line, None, "itemfiles.not_an_object", got=type_name(task))],
+                    None,
+                )
+            )
+        else:
+            records.append(_label_studio_task(task, line))
+    yield records
+
+
+def _label_studio_task(task: dict[str, Any], line: int) -> Record:
+    pre: list[RowProblem] = []
+    data = task.get("data", task if "annotations" not in task else None)
+    if type(data) is not dict:
+        return line, None, [wrong_type(line, "data", "object", data)], None
+    obj = (
+        dict(data)
+        if data is not task
+        else {
+            k: v for k, v in task.items() if k not in ("id", "annotations", "predictions", "meta")
+        }
+    )
+    task_id = task.get("id")
+    if obj.get("external_id") is None and task_id is not None:
+        obj["external_id"] = task_id if type(task_id) in (int, str) else None
+    if task_id is not None:
+        metadata = obj.get("metadata")
+        if metadata is None:
+            obj["metadata"] = metadata = {}
+        if type(metadata) is dict:
+            obj["metadata"] = {**metadata, "label_studio_task_id": task_id}
+    external_id = obj.get("external_id")
+    annotations: list[ImportedAnnotation] = []
+    listed = task.get("annotations", task.get("completions")) or []
+    if type(listed) is not list:
+        pre.append(wrong_type(line, "annotations", "array", listed))
+        listed = []
+    for index, annotation in enumerate(listed):
+        found = _label_studio_annotation(annotation, index, line, str(external_id), pre)
+        if found is not None:
+            annotations.append(found)
+    return line, obj, pre or None, annotations
+
+
+def _label_studio_annotation(
+    annotation: Any, index: int, line: int, external_id: str, pre: list[RowProblem]
+) -> ImportedAnnotation | None:
+    where = f"annotations[{index}]"
+    if type(annotation) is not dict:
+        pre.append(wrong_type(line, where, "object", annotation))
+        return None
+    if annotation.get("was_cancelled"):
+        return None
+    labels: list[str] = []
+    for result in annotation.get("result") or []:
+        if type(result) is not dict or result.get("type") != "choices":
+            continue
+        choices = (result.get("value") or {}).get("choices")
+        if type(choices) is not list or not all(type(c) is str for c in choices):
+            pre.append(
+                wrong_type(line, f"{where}.result.value.choices", "array of strings", choices)
+            )
+            return None
+        labels.extend(choices)
+    if not labels:
+        return None
+    user = annotation.get("completed_by")
+    if type(user) is dict:
+        annotator = str(user.get("email") or user.get("id") or "")
+    elif user is None:
+        annotator = ""
+    else:
+        annotator = str(user)
+    lead_time = annotation.get("lead_time")
+    if lead_time is not None and (type(lead_time) not in (int, float) or lead_time < 0):
+        pre.append(wrong_type(line, f"{where}.lead_time", "seconds", lead_time))
+        return None
+    created_raw = annotation.get("created_at")
+    created_at: datetime | None = None
+    if created_raw is not None:
+        try:
+            created_at = datetime.fromisoformat(str(created_raw))
+        except ValueError:
+            pre.append(
+                problem(
+                    line, f"{where}.created_at", "itemfiles.bad_datetime", value=str(created_raw)
+                )
+            )
+            return None
+        if created_at.tzinfo is None:
+            created_at = created_at.replace(tzinfo=UTC)
+    return ImportedAnnotation(
+        external_id=external_id,
+        annotator=annotator,
+        labels=tuple(labels),
+        lead_time_s=None if lead_time is None else float(lead_time),
+        created_at=created_at,
+        line=line,
+    )
