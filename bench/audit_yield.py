@@ -21,9 +21,15 @@ Run: .venv/bin/python bench/audit_yield.py
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Run as a script, this folder comes first on sys.path, and a sibling bench script
+# (bench/queue.py) would shadow the standard library's ``queue`` that pyarrow imports.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -13,13 +13,18 @@ Run: ``.venv/bin/python bench/item_files.py [N]`` (default 1,000,000).
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Run as a script, this folder comes first on sys.path, and a sibling bench script
+# (bench/queue.py) would shadow the standard library's ``queue`` that pyarrow imports.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import gc
 import random
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import orjson
 import pyarrow as pa
