@@ -151,6 +151,10 @@ def prepare_database(db: str, url: str, home: Path) -> dict[str, str]:
     from labelops.store.engine import create_engine_for
     from labelops.store.migrate import upgrade
 
+    if db == "sqlite":  # a kept --workdir may hold the database of an earlier run
+        database = Path(url.split("///", 1)[1])
+        for leftover in database.parent.glob(database.name + "*"):
+            leftover.unlink()
     engine = create_engine_for(url)
     if db == "postgres":
         with engine.begin() as connection:
@@ -466,16 +470,17 @@ async def saturation(port: int, tokens: Sequence[str], project_id: int, seconds:
 
 async def realistic(
     port: int, tokens: Sequence[str], project_id: int, seconds: float, period_s: float
-) -> tuple[list[float], list[float], float, int]:
+) -> tuple[list[float], list[float], float, int, int]:
     """Each labeller does next + submit once every ``period_s`` for ``seconds``.
 
-    Returns next and submit latencies (ms), the achieved pairs per second and errors.
+    Returns next and submit latencies (ms), the achieved pairs per second, errors and
+    retried requests.
     """
     import httpx
 
     next_ms: list[float] = []
     submit_ms: list[float] = []
-    errors = 0
+    errors = retries = 0
     limits = httpx.Limits(max_connections=len(tokens) + 10, max_keepalive_connections=len(tokens))
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=60
@@ -494,28 +499,47 @@ async def realistic(
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
                 due += period_s
                 t0 = time.perf_counter()
-                served = await client.get(f"/api/projects/{project_id}/next", headers=headers)
+                served = await send("GET", f"/api/projects/{project_id}/next", headers, None)
                 t1 = time.perf_counter()
-                if served.status_code != 200:
+                if served is None or served.status_code != 200:
                     errors += 1
                     continue
                 next_ms.append((t1 - t0) * 1000)
                 assignment = served.json()["assignment_id"]
                 t0 = time.perf_counter()
-                done = await client.post(
+                done = await send(
+                    "POST",
                     f"/api/assignments/{assignment}/label",
-                    json={"label": _answer(index)},
-                    headers=headers,
+                    headers,
+                    {"label": _answer(index)},
                 )
                 t1 = time.perf_counter()
-                if done.status_code != 201:
+                # 200: a retried submit that had landed (submits are idempotent).
+                if done is None or done.status_code not in (200, 201):
                     errors += 1
                     continue
                 submit_ms.append((t1 - t0) * 1000)
 
+        async def send(
+            method: str, path: str, headers: dict[str, str], body: Any
+        ) -> httpx.Response | None:
+            nonlocal retries
+            # A kept-alive connection idle for the server's keep-alive timeout (uvicorn:
+            # 5 s, the labellers' period) can be closed just as it is reused; like a
+            # browser, retry such a request once on a new connection (both are
+            # idempotent here).
+            for attempt in range(2):
+                try:
+                    return await client.request(method, path, headers=headers, json=body)
+                except httpx.TransportError:
+                    if attempt:
+                        return None
+                    retries += 1
+            return None
+
         await asyncio.gather(*(labeller(i, t) for i, t in enumerate(tokens)))
         elapsed = time.perf_counter() - start
-    return next_ms, submit_ms, len(submit_ms) / elapsed, errors
+    return next_ms, submit_ms, len(submit_ms) / elapsed, errors, retries
 
 
 def bench_database(db: str, url: str, args: argparse.Namespace, work: Path) -> Figures:
@@ -579,12 +603,12 @@ def bench_database(db: str, url: str, args: argparse.Namespace, work: Path) -> F
         values["saturation"] = f"{rate:,.0f}/s"
         print(f"[{db}] saturation: {values['saturation']}", flush=True)
         crowd = world.tokens[first + args.saturation_labellers :]
-        next_ms, submit_ms, pairs_per_s, errors = asyncio.run(
+        next_ms, submit_ms, pairs_per_s, errors, retries = asyncio.run(
             realistic(server.port, crowd, world.big_project, args.realistic_s, 5.0)
         )
         values["realistic_next"] = fmt_ms(next_ms)
         values["realistic_submit"] = fmt_ms(submit_ms)
-        values["realistic_rate"] = f"{pairs_per_s:,.0f} pairs/s, {errors} errors"
+        values["realistic_rate"] = f"{pairs_per_s:,.0f} pairs/s, {errors} errors, {retries} retries"
         print(
             f"[{db}] realistic ({len(crowd)} labellers): next {values['realistic_next']}, "
             f"submit {values['realistic_submit']} ({values['realistic_rate']})",
