@@ -16,7 +16,6 @@ from labelops.quality.aggregation._base import (
     IntArray,
     answer_matrix,
 )
-from labelops.quality.aggregation.majority_vote import vote_shares
 from labelops.quality.answers import EncodedAnswers
 
 _EPS = 1e-10  # the floor crowd-kit uses, so that log(0) never appears
@@ -143,7 +142,9 @@ class DawidSkene(BaseAggregator):
     def _fit_encoded(self, encoded: EncodedAnswers, gold_codes: IntArray) -> FloatArray:
         matrix = answer_matrix(encoded)
         clamp = gold_codes >= 0
-        posterior, _ = vote_shares(encoded, np.ones(encoded.n_answers))
+        # Majority-vote shares (every item has an answer); no tie detection needed here.
+        votes = encoded.item_class_counts()
+        posterior = votes / votes.sum(axis=1, keepdims=True)
         posterior = _clamp(posterior, gold_codes)
         # Column means as a matrix-vector product: numpy's axis-0 mean is 5x slower here.
         ones = np.full(encoded.n_items, 1.0 / encoded.n_items)
