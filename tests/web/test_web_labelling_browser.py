@@ -60,6 +60,13 @@ def _card_id(page) -> str:
     return page.get_attribute(".item-card", "data-assignment") or ""
 
 
+def _wait_all_sent(page) -> None:
+    """Every answer has reached the server (nothing pending in sessionStorage)."""
+    page.wait_for_function(
+        "() => Object.keys(sessionStorage).every(k => sessionStorage.getItem(k) === '[]')"
+    )
+
+
 def _wait_new_card(page, old: str) -> str:
     try:
         page.wait_for_function(
@@ -246,6 +253,7 @@ def test_multi_label_items_and_the_guideline_by_keyboard(live_server, world, bro
     page.keyboard.press("3")
     page.keyboard.press("Enter")
     _wait_new_card(page, first)
+    _wait_all_sent(page)
     context.close()
     with live_server.session_factory() as session:
         value = session.scalar(

@@ -58,7 +58,11 @@
     }, function () { return msg.error; });
   }
 
+  var leaving = false;
   function toLogin() {
+    // Several requests may learn of the lost session at once; navigate only once.
+    if (leaving) { return; }
+    leaving = true;
     say(msg.session, "warn");
     window.location.assign("/?next=" + encodeURIComponent(window.location.pathname));
   }
