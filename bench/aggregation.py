@@ -23,27 +23,32 @@ than two minutes are not repeated for memory ("-").
 
 from __future__ import annotations
 
-import argparse
-import os
-import resource
-import subprocess
 import sys
-import tempfile
-import time
-import tracemalloc
-import warnings
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import krippendorff
-import numpy as np
-import pandas as pd
+# Run as a script, this folder comes first on sys.path, and a sibling bench script
+# (bench/queue.py) would shadow the standard library's ``queue`` that joblib imports.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from labelops.quality.aggregation import GLAD, MACE, DawidSkene, MajorityVote, OneCoinDawidSkene
-from labelops.quality.agreement import compute_krippendorff_alpha
-from labelops.quality.answers import encode_answers, to_crowdkit
-from labelops.quality.simulate import simulate_answers
+import argparse  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import krippendorff  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from labelops.quality.aggregation import GLAD, MACE, DawidSkene, MajorityVote, OneCoinDawidSkene  # noqa: E402
+from labelops.quality.agreement import compute_krippendorff_alpha  # noqa: E402
+from labelops.quality.answers import encode_answers, to_crowdkit  # noqa: E402
+from labelops.quality.simulate import simulate_answers  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
