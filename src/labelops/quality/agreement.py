@@ -114,6 +114,14 @@ class AgreementResult:
 def _encoded(answers: pd.DataFrame | EncodedAnswers, duplicates: Duplicates) -> EncodedAnswers:
     encoded = encode_answers(answers)
     key = encoded.item_codes.astype(np.int64) * max(encoded.n_labellers, 1) + encoded.labeller_codes
+    n_cells = encoded.n_items * max(encoded.n_labellers, 1)
+    # Sorting millions of keys dominated alpha's cost; when the (item, labeller) grid is
+    # not much larger than the answers, counting them says "no duplicates" in one pass.
+    if (
+        n_cells <= 4 * key.size + 1_000_000
+        and np.bincount(key, minlength=n_cells).max(initial=0) <= 1
+    ):
+        return encoded
     # Reverse so that np.unique's first occurrence is the last answer given.
     _, last_rev = np.unique(key[::-1], return_index=True)
     if last_rev.size == key.size:
@@ -146,7 +154,8 @@ def _pairable(encoded: EncodedAnswers) -> tuple[FloatArray, int]:
     if not mask.any():
         raise InvalidInput("quality.no_pairable_items")
     used = mask[encoded.item_codes]
-    return counts[mask], int(np.unique(encoded.labeller_codes[used]).size)
+    answered = np.bincount(encoded.labeller_codes[used], minlength=encoded.n_labellers)
+    return counts[mask], int(np.count_nonzero(answered))
 
 
 def _one_vs_rest(counts: FloatArray, k: int) -> FloatArray:
