@@ -8,6 +8,7 @@ in chunks into integer codes, with a progress bar, so a 10-million-row file fits
 from __future__ import annotations
 
 import csv
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -137,10 +138,62 @@ def _agreement_payload(result: AgreementResult, metric: str) -> dict[str, Any]:
     }
 
 
+def _answers_from(
+    file: Path | None,
+    project: str | None,
+    vendor: str | None,
+    since: datetime | None,
+    *,
+    show_progress: bool,
+) -> EncodedAnswers | pd.DataFrame:
+    """The answers of a file, or of a project's current labels (local operator)."""
+    if (file is None) == (project is None):
+        raise InvalidInput("quality.file_or_project", field="file")
+    if file is not None:
+        return read_answers(file, show_progress=show_progress)
+    from labelops.cli.main import open_session
+    from labelops.services import directory, project_quality, projects
+    from labelops.services.policy import SYSTEM_ACTOR
+
+    with open_session() as session:
+        target = projects.get_project_by_name(session, SYSTEM_ACTOR, project or "")
+        vendor_id = directory.get_vendor_by_name(session, vendor).id if vendor else None
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        frame = project_quality.load_project_answers(
+            session, SYSTEM_ACTOR, target.id, vendor_id=vendor_id, since=since
+        )
+    if frame.empty:
+        raise InvalidInput("errors.quality.no_labels", field="project", value=project)
+    return frame[["item_id", "labeller_id", "label"]]
+
+
+def _project_labellers(project: str, vendor: str | None, method: str) -> tuple[Any, ...]:
+    from labelops.cli.main import open_session
+    from labelops.services import directory, project_quality, projects
+    from labelops.services.policy import SYSTEM_ACTOR
+
+    with open_session() as session:
+        target = projects.get_project_by_name(session, SYSTEM_ACTOR, project)
+        vendor_id = directory.get_vendor_by_name(session, vendor).id if vendor else None
+        return project_quality.estimate_project_labellers(
+            session, SYSTEM_ACTOR, target.id, method=method, vendor_id=vendor_id
+        )
+
+
 @app.command("agreement")
 @cli_command
 def agreement_command(
-    file: Annotated[Path, typer.Argument(help="Long-format CSV: item,labeller,label.")],
+    file: Annotated[
+        Path | None, typer.Argument(help="Long-format CSV: item,labeller,label.")
+    ] = None,
+    project: Annotated[
+        str | None, typer.Option(help="A project's labels instead of a file.")
+    ] = None,
+    vendor: Annotated[str | None, typer.Option(help="With --project: one vendor's labels.")] = None,
+    since: Annotated[
+        datetime | None, typer.Option(help="With --project: labels submitted since (UTC).")
+    ] = None,
     metric: Annotated[
         Metric, typer.Option(help="Agreement statistic.")
     ] = Metric.KRIPPENDORFF_ALPHA,
@@ -153,10 +206,10 @@ def agreement_command(
     ] = Duplicates.ERROR,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Agreement between labellers, with a 95% bootstrap interval."""
-    encoded = read_answers(file, show_progress=not as_json)
+    """Agreement between labellers, with a 95% bootstrap interval (a file or --project)."""
+    answers = _answers_from(file, project, vendor, since, show_progress=not as_json)
     result = compute_agreement(
-        encoded,
+        answers,
         metric=metric.value.replace("-", "_"),  # type: ignore[arg-type]
         level=level,  # type: ignore[arg-type]
         per_class=by is not None,
@@ -232,7 +285,13 @@ def aggregate_command(
 @app.command("labellers")
 @cli_command
 def labellers_command(
-    file: Annotated[Path, typer.Argument(help="Long-format CSV: item,labeller,label.")],
+    file: Annotated[
+        Path | None, typer.Argument(help="Long-format CSV: item,labeller,label.")
+    ] = None,
+    project: Annotated[
+        str | None, typer.Option(help="A project's labels instead of a file.")
+    ] = None,
+    vendor: Annotated[str | None, typer.Option(help="With --project: one vendor's labels.")] = None,
     gold: Annotated[Path | None, typer.Option(help="Gold CSV: item,label.")] = None,
     method: Annotated[Method, typer.Option(help="Model for labellers without gold.")] = (
         Method.DAWID_SKENE
@@ -242,8 +301,11 @@ def labellers_command(
     ),
 ) -> None:
     """Each labeller's accuracy with a Wilson interval, from gold or from the model."""
-    encoded = read_answers(file, show_progress=not as_json)
-    results = estimate_labeller_accuracy(encoded, gold=read_gold(gold), method=method.value)
+    if project is not None:
+        results = _project_labellers(project, vendor, method.value)
+    else:
+        encoded = _answers_from(file, None, None, None, show_progress=not as_json)
+        results = estimate_labeller_accuracy(encoded, gold=read_gold(gold), method=method.value)
     if as_json:
         emit_json(
             [
