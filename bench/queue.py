@@ -481,15 +481,24 @@ async def realistic(
     next_ms: list[float] = []
     submit_ms: list[float] = []
     errors = retries = 0
-    limits = httpx.Limits(max_connections=len(tokens) + 10, max_keepalive_connections=len(tokens))
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=60
-    ) as client:
+    # One client (one connection) per labeller, like one browser each. A single
+    # shared client was itself the bottleneck: httpcore's pool scans every connection
+    # for every request, so 1,000 pooled connections cost more CPU than the server.
+    clients = [
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            timeout=60,
+        )
+        for _ in tokens
+    ]
+    try:
         start = time.perf_counter()
         end = start + seconds
 
         async def labeller(slot: int, token: str) -> None:
             nonlocal errors
+            client = clients[slot]
             headers = {"Authorization": f"Bearer {token}"}
             rng = random.Random(slot)
             due = start + rng.uniform(0, period_s)
@@ -499,7 +508,7 @@ async def realistic(
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
                 due += period_s
                 t0 = time.perf_counter()
-                served = await send("GET", f"/api/projects/{project_id}/next", headers, None)
+                served = await send(client, "GET", f"/api/projects/{project_id}/next", headers)
                 t1 = time.perf_counter()
                 if served is None or served.status_code != 200:
                     errors += 1
@@ -508,6 +517,7 @@ async def realistic(
                 assignment = served.json()["assignment_id"]
                 t0 = time.perf_counter()
                 done = await send(
+                    client,
                     "POST",
                     f"/api/assignments/{assignment}/label",
                     headers,
@@ -521,7 +531,11 @@ async def realistic(
                 submit_ms.append((t1 - t0) * 1000)
 
         async def send(
-            method: str, path: str, headers: dict[str, str], body: Any
+            client: httpx.AsyncClient,
+            method: str,
+            path: str,
+            headers: dict[str, str],
+            body: Any = None,
         ) -> httpx.Response | None:
             nonlocal retries
             # A kept-alive connection idle for the server's keep-alive timeout (uvicorn:
@@ -539,6 +553,9 @@ async def realistic(
 
         await asyncio.gather(*(labeller(i, t) for i, t in enumerate(tokens)))
         elapsed = time.perf_counter() - start
+    finally:
+        for client in clients:
+            await client.aclose()
     return next_ms, submit_ms, len(submit_ms) / elapsed, errors, retries
 
 
@@ -586,10 +603,13 @@ def bench_database(db: str, url: str, args: argparse.Namespace, work: Path) -> F
             for keep_alive in (False, True):
                 token = next(solo)
                 one_labeller(server.port, token, project, 20, keep_alive=keep_alive)  # warm
+                cpu_before = server.cpu_seconds()
                 next_ms, submit_ms = one_labeller(
                     server.port, token, project, args.pairs, keep_alive=keep_alive
                 )
                 mode = "keep" if keep_alive else "new"
+                cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / (2 * args.pairs)
+                values[f"cpu_{mode}_{size}"] = f"{cpu_ms:.1f}"
                 values[f"next_{mode}_{size}"] = fmt_ms(next_ms)
                 values[f"submit_{mode}_{size}"] = fmt_ms(submit_ms)
                 print(
@@ -637,6 +657,7 @@ ROWS = [
     ("submit, {big} tasks, new conn", "submit_new_big", "", "<=5 / - / <=10"),
     ("next, {big} tasks, keep-alive", "next_keep_big", "", "<=5 / - / <=10"),
     ("submit, {big} tasks, keep-alive", "submit_keep_big", "", "<=5 / - / <=10"),
+    ("server CPU per request, {big}, keep-alive (ms)", "cpu_keep_big", "", ""),
     ("saturation, {sat} labellers (labels/s)", "saturation", "", ">= 1,000/s"),
     ("realistic, {crowd} labellers / 5 s: next", "realistic_next", "", "p99 <= 50"),
     ("realistic: submit (ms p50/p95/p99)", "realistic_submit", "", "p99 <= 50"),
