@@ -14,7 +14,7 @@ from factories import make_world
 from labelops.errors import InvalidInput, InvalidRows
 from labelops.services import export, finals, imports, labelling, queue
 from labelops.services.policy import SYSTEM_ACTOR
-from labelops.store.models import AuditEvent, ImportBatch, Item, Task
+from labelops.store.models import AuditEvent, FinalLabel, ImportBatch, Item, Label, Task
 
 COFACTS = Path("cofacts-flow-categories-zhtw") / "dev.csv"
 
@@ -256,3 +256,93 @@ def test_export_twice_is_byte_identical_in_every_format(session, tmp_path):
         export.export_project(session, SYSTEM_ACTOR, project_id, two, format=fmt, raw=True)
         assert one.read_bytes() == two.read_bytes(), fmt
         assert one.stat().st_size > 0
+
+
+def test_label_studio_annotations_land_as_labels_once(session, tmp_path):
+    world = make_world(session, n_items=0, overlap=2)
+    choice = [
+        {
+            "type": "choices",
+            "from_name": "label",
+            "to_name": "text",
+            "value": {"choices": ["gambling"]},
+        }
+    ]
+    tasks = [
+        {
+            "id": 21,
+            "data": {"text": "百家樂 首儲 100% 回饋"},
+            "annotations": [
+                {
+                    "completed_by": {"email": "ann@example.com"},
+                    "lead_time": 4.0,
+                    "created_at": "2024-05-01T08:00:00Z",
+                    "result": choice,
+                },
+                {
+                    "completed_by": 7,
+                    "lead_time": 2.5,
+                    "created_at": "2024-05-01T08:05:00Z",
+                    "result": choice,
+                },
+            ],
+        },
+        {
+            "id": 22,
+            "data": {"text": "新品上市"},
+            "annotations": [
+                {
+                    "completed_by": 7,
+                    "result": [
+                        {
+                            "type": "choices",
+                            "from_name": "label",
+                            "to_name": "text",
+                            "value": {"choices": ["weapons"]},
+                        }
+                    ],
+                }
+            ],
+        },
+    ]
+    source = tmp_path / "ls.json"
+    source.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    project_id = world.project_ids["A"]
+    with pytest.raises(InvalidRows) as caught:  # "weapons" is not in the taxonomy
+        imports.import_items(
+            session,
+            SYSTEM_ACTOR,
+            project_id,
+            source,
+            format="label-studio",
+            annotations_vendor_id=world.vendor_ids["A"],
+        )
+    assert caught.value.problems[0].field == "annotations"
+    assert _counts(session)[0] == 0
+    report = imports.import_items(
+        session,
+        SYSTEM_ACTOR,
+        project_id,
+        source,
+        format="label-studio",
+        skip_invalid=True,
+        report_path=tmp_path / "r.jsonl",
+        annotations_vendor_id=world.vendor_ids["A"],
+    )
+    assert (report.n_created, report.n_labels, report.n_rejected) == (2, 2, 1)
+    labels = session.scalars(select(Label).order_by(Label.id)).all()
+    assert [label.value for label in labels] == [["gambling"], ["gambling"]]
+    assert labels[0].active_ms == 4000
+    final = session.scalar(select(FinalLabel).where(FinalLabel.snapshot_id.is_(None)))
+    assert final is not None and final.value == ["gambling"] and final.status == "final"
+    again = imports.import_items(
+        session,
+        SYSTEM_ACTOR,
+        project_id,
+        source,
+        format="label-studio",
+        skip_invalid=True,
+        report_path=tmp_path / "r2.jsonl",
+        annotations_vendor_id=world.vendor_ids["A"],
+    )
+    assert (again.n_created, again.n_labels) == (0, 0)

@@ -319,6 +319,10 @@ def import_command(
     ] = "auto",
     skip_invalid: Annotated[bool, typer.Option(help="Land valid rows; report the rest.")] = False,
     report: Annotated[Path | None, typer.Option(help="Where rejected rows go.")] = None,
+    annotations_vendor: Annotated[
+        str | None,
+        typer.Option(help="Label Studio: land annotations as labels of this vendor's labellers."),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Import items into a project (all or nothing unless --skip-invalid)."""
@@ -328,6 +332,11 @@ def import_command(
         raise InvalidInput("errors.file.missing", file=str(file))
     with open_session() as session, _progress() as bar:
         target = projects.get_project_by_name(session, SYSTEM_ACTOR, project)
+        vendor_id = (
+            directory.get_vendor_by_name(session, annotations_vendor).id
+            if annotations_vendor
+            else None
+        )
         task = bar.add_task(_t("cli.import.reading", file=file.name), total=None)
         result = imports.import_items(
             session,
@@ -338,6 +347,7 @@ def import_command(
             skip_invalid=skip_invalid,
             report_path=report,
             on_progress=lambda n: bar.update(task, completed=n),
+            annotations_vendor_id=vendor_id,
         )
     summary = {
         "import_id": result.import_id,
@@ -345,6 +355,7 @@ def import_command(
         "n_created": result.n_created,
         "n_duplicates": result.n_duplicates,
         "n_rejected": result.n_rejected,
+        "n_labels": result.n_labels,
         "report": result.report_path,
     }
     if json:

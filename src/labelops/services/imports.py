@@ -28,6 +28,7 @@ from labelops.i18n import translate
 from labelops.services._tx import transaction
 from labelops.services.audit_trail import record_event
 from labelops.services.item_files import ImportedAnnotation, ItemRow, iter_item_batches
+from labelops.services.label_studio import land_annotations
 from labelops.services.policy import Actor, authorize
 from labelops.services.projects import load_project_context
 from labelops.store.models import ImportBatch, Item, Task
@@ -54,6 +55,8 @@ class ImportReport:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     report_path: str | None = None
     annotations: list[ImportedAnnotation] = field(default_factory=list)
+    n_labels: int = 0
+    """Labels landed from a Label Studio export's annotations."""
 
 
 def import_items(
@@ -68,6 +71,7 @@ def import_items(
     file_name: str | None = None,
     media_root: Path | None = None,
     on_progress: Callable[[int], None] | None = None,
+    annotations_vendor_id: int | None = None,
     now: datetime | None = None,
 ) -> ImportReport:
     """Import an item file into a project.
@@ -81,6 +85,9 @@ def import_items(
         media_root: Folder relative media paths are resolved against (default: the
             file's folder). Media bytes enter the content hash.
         on_progress: Called with the number of rows read so far.
+        annotations_vendor_id: For a Label Studio export: land its annotations as
+            labels of labellers ``ls-<annotator>`` of this vendor (otherwise they are
+            only counted in the report).
 
     Raises:
         InvalidInput: The file as a whole is unusable.
@@ -125,6 +132,15 @@ def import_items(
             )
             if on_progress:
                 on_progress(report.n_rows)
+        if (
+            annotations_vendor_id is not None
+            and report.annotations
+            and (skip_invalid or not problems)
+        ):
+            report.n_labels, annotation_problems = land_annotations(
+                session, context, report.annotations, vendor_id=annotations_vendor_id, now=now
+            )
+            problems.extend(annotation_problems)
         if problems and not skip_invalid:
             raise InvalidRows(display, sorted(problems, key=lambda p: p.line))
         report.rejected = [
@@ -164,6 +180,7 @@ def import_items(
                 "n_created": report.n_created,
                 "n_duplicates": report.n_duplicates,
                 "n_rejected": report.n_rejected,
+                "n_labels": report.n_labels,
             },
             now=now,
         )
