@@ -86,9 +86,7 @@ class InvalidInput(LabelopsError):
         self.line = line
         self.field = field
         self.value = _shorten(value)
-        super().__init__(
-            message_id, file=file, line=line, field=field, value=self.value, **params
-        )
+        super().__init__(message_id, file=file, line=line, field=field, value=self.value, **params)
 
     def render(self, lang: str = "en") -> str:
         from labelops.i18n import translate
@@ -96,8 +94,8 @@ class InvalidInput(LabelopsError):
         reason = translate(self.message_id, lang, **self.params)
         where = [
             f"{self.file}" if self.file else "",
-            f"line {self.line}" if self.line is not None else "",
-            f"field '{self.field}'" if self.field else "",
+            translate("errors.where.line", lang, line=self.line) if self.line is not None else "",
+            translate("errors.where.field", lang, field=self.field) if self.field else "",
         ]
         prefix = ", ".join(part for part in where if part)
         return f"{prefix}: {reason}" if prefix else reason

@@ -162,3 +162,26 @@ def test_prefetch_leases_a_second_task_and_no_more(session):
     assert queue.next_task(session, a1, project_id).assignment_id == current.assignment_id
     labelling.submit_label(session, a1, current.assignment_id, ["compliant"])
     assert queue.next_task(session, a1, project_id).assignment_id == ahead.assignment_id
+
+
+def test_vendor_progress_hides_gold_and_other_vendors_work(session):
+    from labelops.services import projects
+    from labelops.services.policy import SYSTEM_ACTOR
+
+    world = make_world(session, n_items=4, overlap=1)
+    project_id = world.project_ids["A"]
+    projects.update_project(
+        session, SYSTEM_ACTOR, project_id, vendor_ids=[world.vendor_ids["A"], world.vendor_ids["B"]]
+    )
+    session.execute(Task.__table__.update().where(Task.id == 1).values(is_gold=True))
+    session.commit()
+    b1 = world.actors["labeller-b1"]
+    served = queue.next_task(session, b1, project_id)
+    assert served is not None
+    labelling.submit_label(session, b1, served.assignment_id, ["compliant"])
+    admin_view = projects.get_project_progress(session, world.actors["admin"], project_id)
+    a_view = projects.get_project_progress(session, world.actors["manager-a"], project_id)
+    b_view = projects.get_project_progress(session, world.actors["manager-b"], project_id)
+    assert (admin_view.n_tasks, admin_view.n_gold_tasks, admin_view.n_final) == (4, 1, 1)
+    assert (a_view.n_tasks, a_view.n_gold_tasks, a_view.n_final, a_view.n_labels) == (3, 0, 0, 0)
+    assert (b_view.n_final, b_view.n_labels, b_view.n_complete) == (1, 1, 1)

@@ -252,27 +252,42 @@ def load_project_context(session: Session, project_id: int) -> ProjectContext:
 
 
 def get_project_progress(session: Session, actor: Actor, project_id: int) -> ProjectProgress:
-    """Task, label and final-label counts of a project (vendor roles: their labels only)."""
+    """Task, label and final-label counts of a project.
+
+    Vendor roles see only their own work: tasks counted without gold (whose existence
+    stays hidden), and completion, labels and final labels only on tasks their
+    vendor labelled.
+    """
     get_project(session, actor, project_id)
-    n_tasks, n_gold, n_complete = session.execute(
+    task_filter = [Task.project_id == project_id]
+    if actor.is_vendor_scoped:
+        task_filter.append(Task.is_gold.is_(False))
+    n_tasks, n_gold = session.execute(
         select(
             func.count(Task.id),
             func.coalesce(func.sum(func.cast(Task.is_gold, type_=Task.priority.type)), 0),
-            func.count(Task.id).filter(Task.status == "complete"),
-        ).where(Task.project_id == project_id)
+        ).where(*task_filter)
     ).one()
+    own_work = (
+        select(Label.task_id)
+        .where(Label.project_id == project_id, Label.vendor_id == actor.vendor_id)
+        .scalar_subquery()
+    )
+    complete_query = select(func.count(Task.id)).where(*task_filter, Task.status == "complete")
     label_query = select(func.count(Label.id)).where(
         Label.project_id == project_id, Label.is_current.is_(True)
     )
+    final_query = select(
+        func.count(FinalLabel.id).filter(FinalLabel.status != "needs_adjudication"),
+        func.count(FinalLabel.id).filter(FinalLabel.status == "needs_adjudication"),
+    ).where(FinalLabel.project_id == project_id, FinalLabel.snapshot_id.is_(None))
     if actor.is_vendor_scoped:
+        complete_query = complete_query.where(Task.id.in_(own_work))
         label_query = label_query.where(Label.vendor_id == actor.vendor_id)
+        final_query = final_query.where(FinalLabel.task_id.in_(own_work))
+    n_complete = session.scalar(complete_query) or 0
     n_labels = session.scalar(label_query) or 0
-    n_final, n_adjudicate = session.execute(
-        select(
-            func.count(FinalLabel.id).filter(FinalLabel.status != "needs_adjudication"),
-            func.count(FinalLabel.id).filter(FinalLabel.status == "needs_adjudication"),
-        ).where(FinalLabel.project_id == project_id, FinalLabel.snapshot_id.is_(None))
-    ).one()
+    n_final, n_adjudicate = session.execute(final_query).one()
     return ProjectProgress(
         int(n_tasks), int(n_gold), int(n_complete), int(n_labels), int(n_final), int(n_adjudicate)
     )
