@@ -35,6 +35,11 @@ _RENAME = {"item": "item_id", "labeller": "labeller_id", "worker": "labeller_id"
 _CHUNK_ROWS = 500_000
 
 
+FileArgument = Annotated[Path | None, typer.Argument(help="Long-format CSV: item,labeller,label.")]
+ProjectOption = Annotated[str | None, typer.Option(help="A project's labels instead of a file.")]
+VendorOption = Annotated[str | None, typer.Option(help="With --project: one vendor's labels.")]
+
+
 class Metric(StrEnum):
     KRIPPENDORFF_ALPHA = "krippendorff-alpha"
     FLEISS_KAPPA = "fleiss-kappa"
@@ -184,13 +189,9 @@ def _project_labellers(project: str, vendor: str | None, method: str) -> tuple[A
 @app.command("agreement")
 @cli_command
 def agreement_command(
-    file: Annotated[
-        Path | None, typer.Argument(help="Long-format CSV: item,labeller,label.")
-    ] = None,
-    project: Annotated[
-        str | None, typer.Option(help="A project's labels instead of a file.")
-    ] = None,
-    vendor: Annotated[str | None, typer.Option(help="With --project: one vendor's labels.")] = None,
+    file: FileArgument = None,
+    project: ProjectOption = None,
+    vendor: VendorOption = None,
     since: Annotated[
         datetime | None, typer.Option(help="With --project: labels submitted since (UTC).")
     ] = None,
@@ -285,13 +286,9 @@ def aggregate_command(
 @app.command("labellers")
 @cli_command
 def labellers_command(
-    file: Annotated[
-        Path | None, typer.Argument(help="Long-format CSV: item,labeller,label.")
-    ] = None,
-    project: Annotated[
-        str | None, typer.Option(help="A project's labels instead of a file.")
-    ] = None,
-    vendor: Annotated[str | None, typer.Option(help="With --project: one vendor's labels.")] = None,
+    file: FileArgument = None,
+    project: ProjectOption = None,
+    vendor: VendorOption = None,
     gold: Annotated[Path | None, typer.Option(help="Gold CSV: item,label.")] = None,
     method: Annotated[Method, typer.Option(help="Model for labellers without gold.")] = (
         Method.DAWID_SKENE
