@@ -18,8 +18,12 @@ TAXONOMY: dict[str, Any] = {
     "mode": "single",
     "name": {"en": "Test ads policy", "zh-Hant": "測試廣告政策"},
     "labels": [
-        {"key": key, "name": {"en": en, "zh-Hant": zh}, "definition": {"en": en, "zh-Hant": zh},
-         "examples": []}
+        {
+            "key": key,
+            "name": {"en": en, "zh-Hant": zh},
+            "definition": {"en": en, "zh-Hant": zh},
+            "examples": [],
+        }
         for key, en, zh in (
             ("compliant", "Compliant", "合規"),
             ("gambling", "Gambling", "賭博"),
@@ -48,12 +52,22 @@ def make_taxonomy(session: Session, document: dict[str, Any] | None = None) -> i
     return taxonomy.id
 
 
-def make_user(session: Session, world: World, username: str, role: Role,
-              vendor: str | None = None, password: str | None = None) -> Actor:
+def make_user(
+    session: Session,
+    world: World,
+    username: str,
+    role: Role,
+    vendor: str | None = None,
+    password: str | None = None,
+) -> Actor:
     """Create a user, remember its actor and token in ``world``."""
     created = directory.create_user(
-        session, SYSTEM_ACTOR, username, role=role,
-        vendor_id=world.vendor_ids[vendor] if vendor else None, password=password,
+        session,
+        SYSTEM_ACTOR,
+        username,
+        role=role,
+        vendor_id=world.vendor_ids[vendor] if vendor else None,
+        password=password,
     )
     actor = actor_for_user(created.user)
     world.actors[username] = actor
@@ -64,14 +78,22 @@ def make_user(session: Session, world: World, username: str, role: Role,
 def make_items(n: int, prefix: str = "item") -> list[dict[str, Any]]:
     """``n`` distinct zh-Hant / English item records."""
     return [
-        {"external_id": f"{prefix}-{index:05d}",
-         "text": f"限時優惠 第{index}號 商品 NT${100 + index} 加LINE @shop{index} / offer {index}"}
+        {
+            "external_id": f"{prefix}-{index:05d}",
+            "text": f"限時優惠 第{index}號 商品 NT${100 + index} 加LINE @shop{index} / offer {index}",
+        }
         for index in range(n)
     ]
 
 
-def make_world(session: Session, *, n_items: int = 20, overlap: int = 3, gold_rate: float = 0.0,
-               n_labellers: int = 3) -> World:
+def make_world(
+    session: Session,
+    *,
+    n_items: int = 20,
+    overlap: int = 3,
+    gold_rate: float = 0.0,
+    n_labellers: int = 3,
+) -> World:
     """Vendors A and B, an admin, an auditor, a manager and labellers per vendor, a project
     per vendor (``project-a`` for A, ``project-b`` for B) with ``n_items`` items each."""
     world = World()
@@ -85,11 +107,17 @@ def make_world(session: Session, *, n_items: int = 20, overlap: int = 3, gold_ra
         for index in range(1, n_labellers + 1):
             make_user(session, world, f"labeller-{name.lower()}{index}", Role.LABELLER, name)
         project = projects.create_project(
-            session, SYSTEM_ACTOR, f"project-{name.lower()}", taxonomy_id=world.taxonomy_id,
-            overlap=overlap, gold_rate=gold_rate, vendor_ids=[world.vendor_ids[name]],
+            session,
+            SYSTEM_ACTOR,
+            f"project-{name.lower()}",
+            taxonomy_id=world.taxonomy_id,
+            overlap=overlap,
+            gold_rate=gold_rate,
+            vendor_ids=[world.vendor_ids[name]],
         )
         world.project_ids[name] = project.id
         if n_items:
-            imports.import_item_records(session, SYSTEM_ACTOR, project.id,
-                                        make_items(n_items, prefix=f"{name.lower()}"))
+            imports.import_item_records(
+                session, SYSTEM_ACTOR, project.id, make_items(n_items, prefix=f"{name.lower()}")
+            )
     return world
