@@ -13,6 +13,8 @@ Every public name is also exported by :mod:`labelops.services.audits`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 __all__ = [
     "AuditReport",
     "close_audit",
@@ -27,12 +29,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from labelops.errors import Conflict
-from labelops.quality.lot_estimates import (
-    ClassQuality,
-    LotAccuracyEstimate,
-    compute_class_quality,
-    estimate_lot_accuracy,
-)
 from labelops.quality.switching import LotResult, next_inspection_state
 from labelops.services._audit_common import (
     AuditSummary,
@@ -46,6 +42,12 @@ from labelops.services.audit_trail import record_event
 from labelops.services.policy import Actor, authorize
 from labelops.store.audit_models import Audit, AuditLot, AuditSample
 from labelops.store.types import utcnow
+
+if TYPE_CHECKING:
+    from labelops.quality.lot_estimates import (
+        ClassQuality,
+        LotAccuracyEstimate,
+    )
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,8 @@ def _reviewed_random(session: Session, audit: Audit) -> list[AuditSample]:
 
 
 def _estimate(session: Session, audit: Audit) -> LotAccuracyEstimate | None:
+    from labelops.quality.lot_estimates import estimate_lot_accuracy
+
     samples = _reviewed_random(session, audit)
     if not samples:
         return None
@@ -191,6 +195,8 @@ def get_audit_report(session: Session, actor: Actor, audit_id: int) -> AuditRepo
     Raises:
         NotFound: No such audit, or another vendor's.
     """
+    from labelops.quality.lot_estimates import compute_class_quality
+
     authorize(actor, "lot.read")
     audit = load_audit(session, actor, audit_id)
     estimate = _estimate(session, audit)

@@ -57,20 +57,12 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labelops.errors import Conflict, InvalidInput, NotFound
-from labelops.quality.risk import draw_audit_sample
-from labelops.quality.sampling import (
-    draw_simple_random,
-    draw_stratified,
-    find_sampling_plan,
-    size_for_margin,
-    tighter_accept_number,
-)
 from labelops.services._audit_common import (
     AuditSummary,
     label_key,
@@ -111,6 +103,9 @@ from labelops.services.policy import Actor, authorize, scope_to_vendor
 from labelops.store.audit_models import Audit, AuditLot, AuditSample
 from labelops.store.models import FinalLabel, Label
 from labelops.store.types import utcnow
+
+if TYPE_CHECKING:
+    pass
 
 PLANS: tuple[str, ...] = ("aql", "margin", "stratified")
 
@@ -165,6 +160,8 @@ def start_audit(
         InvalidInput: An unknown plan, AQL, level or inspection, a lot of fewer than two
             labels, or sizes out of range.
     """
+    from labelops.quality.sampling import find_sampling_plan, size_for_margin, tighter_accept_number
+
     authorize(actor, "audit.run")
     if plan not in PLANS:
         raise InvalidInput("errors.audit.plan", field="plan", value=plan, allowed=", ".join(PLANS))
@@ -344,6 +341,9 @@ def _draw_sample(
 ) -> _Draw:
     """Draw the random part (simple or stratified by final label), then the risk-targeted
     part from the labels left, with the quality core's seeded draws."""
+    from labelops.quality.risk import draw_audit_sample
+    from labelops.quality.sampling import draw_simple_random, draw_stratified
+
     scores = compute_label_risk_scores(session, project_id, label_ids) if targeted else {}
     if not stratified:
         if targeted:

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from labelops.errors import InvalidInput, NotFound
 from labelops.quality.voting import compute_item_vote
 from labelops.services._tx import transaction
-from labelops.services.aggregate import AggregateInput, aggregate_with_model
 from labelops.services.audit_trail import record_event
 from labelops.services.policy import Actor, authorize
 from labelops.services.projects import ProjectContext, get_project, load_project_context
@@ -216,6 +215,9 @@ def finalize_project(
                     .where(Task.project_id == project_id, Task.is_gold.is_(True))
                 )
             }
+            # pandas and the estimators load only when a model method is asked for.
+            from labelops.services.aggregate import AggregateInput, aggregate_with_model
+
             results = aggregate_with_model(
                 method,
                 AggregateInput(votes, labellers, gold=gold_answers),

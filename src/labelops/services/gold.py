@@ -20,13 +20,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from labelops.errors import InvalidInput, InvalidRows, NotFound, RowProblem
-from labelops.quality.intervals import wilson_interval
 from labelops.services._tx import transaction
 from labelops.services.audit_trail import record_event
 from labelops.services.labelling import validate_label_value
@@ -35,6 +34,9 @@ from labelops.services.projects import ProjectContext, get_project, load_project
 from labelops.store.models import GoldAnswer, Item, Label, Task, User
 from labelops.store.types import utcnow
 from labelops.types import TaskStatus
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = [
     "GoldAccuracy",
@@ -421,6 +423,8 @@ def compute_gold_accuracy(
     Raises:
         NotFound: Unknown project, or not the actor's vendor's.
     """
+    from labelops.quality.intervals import wilson_interval
+
     authorize(actor, "quality.read")
     get_project(session, actor, project_id)
     query = (

@@ -15,15 +15,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from labelops.errors import InvalidInput, NotFound
-from labelops.quality.aggregation import DawidSkene
-from labelops.quality.risk import compute_label_risk
 from labelops.services._tx import transaction
 from labelops.services.audit_trail import record_event
 from labelops.services.policy import Actor, authorize, require_same_vendor, scope_to_vendor
@@ -31,6 +28,9 @@ from labelops.services.projects import get_project, project_vendor_ids
 from labelops.store.audit_models import AuditLot, AuditLotLabel, ReworkItem
 from labelops.store.models import GoldAnswer, ImportBatch, Label, Task, Vendor
 from labelops.store.types import utcnow
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = [
     "LOT_STATUSES",
@@ -349,6 +349,12 @@ def compute_label_risk_scores(
     Returns:
         ``label_id -> score`` in (0, 1) for every id in ``label_ids``.
     """
+    import numpy as np
+    import pandas as pd
+
+    from labelops.quality.aggregation import DawidSkene
+    from labelops.quality.risk import compute_label_risk
+
     if not label_ids:
         return {}
     rows = session.execute(

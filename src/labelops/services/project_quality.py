@@ -8,21 +8,23 @@ Multi-label projects are reported per label by binary relevance.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labelops.errors import InvalidInput
-from labelops.quality import (
-    AgreementResult,
-    LabellerAccuracy,
-    compute_agreement,
-    estimate_labeller_accuracy,
-)
 from labelops.services.policy import Actor, authorize
 from labelops.services.projects import get_project, project_vendor_ids
 from labelops.store.models import GoldAnswer, Item, Label, Task, User
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from labelops.quality import (
+        AgreementResult,
+        LabellerAccuracy,
+    )
 
 __all__ = [
     "AGREEMENT_METRICS",
@@ -52,6 +54,8 @@ def load_project_answers(
     Raises:
         NotFound: The project (or the vendor, for a vendor-scoped actor) is not visible.
     """
+    import pandas as pd
+
     authorize(actor, "quality.read")
     get_project(session, actor, project_id)
     if actor.is_vendor_scoped:
@@ -100,6 +104,8 @@ def compute_project_agreement(
     Raises:
         InvalidInput: Unknown metric, or too little data (the core says what is missing).
     """
+    from labelops.quality import compute_agreement
+
     if metric not in AGREEMENT_METRICS:
         raise InvalidInput(
             "errors.quality.metric",
@@ -129,6 +135,10 @@ def estimate_project_labellers(
     """Each labeller's accuracy: from gold answers where there are some, else from the
     aggregation model (each result says which). Multi-label answers are compared as
     whole label sets."""
+    import pandas as pd
+
+    from labelops.quality import estimate_labeller_accuracy
+
     answers = load_project_answers(session, actor, project_id, vendor_id=vendor_id)
     if answers.empty:
         raise InvalidInput("errors.quality.no_labels", field="project", value=project_id)

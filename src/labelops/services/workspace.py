@@ -20,15 +20,13 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from labelops.errors import InvalidInput, NotFound
 from labelops.media import MediaInfo, probe_media
-from labelops.quality.agreement import AgreementResult, compute_agreement
 from labelops.services.policy import Actor, authorize, require_vendor_in, scope_to_vendor
 from labelops.services.projects import get_project, list_projects, project_vendor_ids
 from labelops.services.queue import item_payload
@@ -46,6 +44,9 @@ from labelops.store.models import (
 )
 from labelops.text import Span, find_spans
 from labelops.types import AssignmentStatus, Role
+
+if TYPE_CHECKING:
+    from labelops.quality.agreement import AgreementResult
 
 __all__ = [
     "AgreementSummary",
@@ -478,6 +479,10 @@ def get_project_quality(
         NotFound: No such project, or not the actor's vendor's.
         InvalidInput: ``n_days`` out of 1..366.
     """
+    import pandas as pd
+
+    from labelops.quality.agreement import compute_agreement
+
     authorize(actor, "quality.read")
     if not 1 <= n_days <= 366:
         raise InvalidInput("errors.request.invalid", field="n_days", value=n_days, count=1)
