@@ -7,6 +7,8 @@ Local commands act as the operator of this machine (``SYSTEM_ACTOR``, an admin).
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, cast
 
@@ -78,21 +80,31 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
     """Serve the REST API and the web workspace."""
-    import uvicorn
-
     from labelops.api import create_app
 
-    create_app(settings())  # fail fast, in this process, on an un-migrated database
+    app = create_app(settings())  # fail fast, in this process, on an un-migrated database
+    app.state.engine.dispose()
     console.print(_t("cli.serve.listening", url=f"http://{host}:{port}"))
-    uvicorn.run(
+    sys.stdout.flush()
+    # Replace this process with a bare uvicorn: the command line has loaded every
+    # sub-command (pandas, scipy...), which the server itself does not need in memory.
+    arguments = [
+        sys.executable,
+        "-m",
+        "uvicorn",
         "labelops.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
+        "--factory",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    os.execv(sys.executable, arguments)
 
 
 @vendor_app.command("add")
