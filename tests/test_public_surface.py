@@ -57,6 +57,13 @@ def test_error_tree_is_pinned():
 
 
 def test_importing_labelops_does_no_io():
+    import subprocess
+    import sys
+
     import labelops as package
 
     assert package.__all__ == ["__version__"]
+    # A bare import loads neither the database layer nor the statistics stack.
+    probe = "import sys, labelops; print(sorted(m for m in ('sqlalchemy', 'pandas', 'fastapi') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -57,35 +57,19 @@ def refresh_live_final_label(
     session: Session, context: ProjectContext, task: Task, *, now: datetime
 ) -> str | None:
     """Recompute a task's live final label by majority vote (inside the caller's
-    transaction). Returns the new status, or None when the label is audited."""
-    live = session.scalar(
-        select(FinalLabel).where(FinalLabel.task_id == task.id, FinalLabel.snapshot_id.is_(None))
+    transaction). Returns the new status, or None when the label is audited.
+
+    The ORM callers' entry to :func:`refresh_live_final_value`: pending changes are
+    flushed first so the vote sees them.
+    """
+    session.flush()
+    return refresh_live_final_value(
+        session.connection(),
+        task.id,
+        task.project_id,
+        multi_label=context.taxonomy.mode == LabelMode.MULTI.value,
+        now=now,
     )
-    if live is not None and live.status == FinalStatus.AUDITED.value:
-        return None
-    votes = list(
-        session.scalars(
-            select(Label.value).where(Label.task_id == task.id, Label.is_current.is_(True))
-        )
-    )
-    vote = compute_item_vote(votes, multi_label=context.taxonomy.mode == LabelMode.MULTI.value)
-    status = FinalStatus.NEEDS_ADJUDICATION if vote.tied else FinalStatus.FINAL
-    if live is None:
-        live = FinalLabel(
-            task_id=task.id,
-            project_id=task.project_id,
-            snapshot_id=None,
-            method="majority",
-            status=status.value,
-        )
-        session.add(live)
-    live.value = list(vote.label) if vote.label is not None else None
-    live.method = "majority"
-    live.confidence = round(vote.share, 6)
-    live.status = status.value
-    live.n_labels = vote.n_votes
-    live.updated_at = now
-    return status.value
 
 
 _FINALS = cast(Table, FinalLabel.__table__)
@@ -101,10 +85,9 @@ _VOTES_QUERY = select(_LABELS.c.value).where(
 def refresh_live_final_value(
     connection: Connection, task_id: int, project_id: int, *, multi_label: bool, now: datetime
 ) -> str | None:
-    """``refresh_live_final_label`` in Core statements, for the submit hot path.
-
-    The same rule (majority vote, ties need adjudication, audited rows stay), without
-    loading ORM objects; runs inside the caller's transaction on ``connection``.
+    """Recompute a task's live final label: majority vote, a tie needs adjudication, an
+    audited row stays. Core statements on the caller's transaction (the submit hot
+    path); returns the new status, or None when the label is audited.
     """
     live = connection.execute(_LIVE_QUERY, {"task_id": task_id}).first()
     if live is not None and live.status == FinalStatus.AUDITED.value:
