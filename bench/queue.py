@@ -590,6 +590,8 @@ def bench_database(db: str, url: str, args: argparse.Namespace, work: Path) -> F
     values["export"] = f"{report['n_items'] / seconds:,.0f}/s ({seconds:.1f} s)"
     print(f"[{db}] export {report['n_items']:,}: {values['export']}", flush=True)
     out.unlink()
+    if args.only == "import-export":
+        return figures
 
     workers = args.pg_workers if db == "postgres" else args.sqlite_workers
     server = Server(env, workers)
@@ -707,6 +709,9 @@ def main() -> None:
     parser.add_argument("--pg-workers", type=int, default=2)
     parser.add_argument("--sqlite-workers", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--only", choices=["import-export"], default=None, help="Measure only this part."
+    )
     args = parser.parse_args()
     quick = args.quick
     args.items = args.items or (20_000 if quick else 1_000_000)
