@@ -12,8 +12,9 @@ An audit has two jobs that need two different samples:
 The risk score (:func:`compute_label_risk`) combines up to four signals, each optional
 (missing = no evidence, contributes 0):
 
-* ``posterior_disagreement`` = 1 - P(true class = the labeller's label) from an
-  aggregation model (Dawid & Skene 1979, *Applied Statistics* 28(1));
+* ``posterior_disagreement`` = 1 - P(true class = the labeller's label), best taken from
+  :func:`estimate_label_error` (below); any aggregation posterior will do (Dawid & Skene
+  1979, *Applied Statistics* 28(1));
 * ``labeller_error`` = 1 - the labeller's accuracy on gold items (or, without gold, on
   agreement with the aggregate), estimated on *other* items;
 * ``item_disagreement`` = 1 - the share of the item's labels that agree with the
@@ -23,10 +24,32 @@ The risk score (:func:`compute_label_risk`) combines up to four signals, each op
 
 They are combined as a logistic-style weighted sum ``sigmoid(b + sum_k w_k x_k)`` with
 default weights :data:`DEFAULT_RISK_WEIGHTS`. Because the sigmoid is monotone, ranking
-by it equals ranking by the linear part; the sigmoid only keeps scores in (0, 1). The
-defaults put most weight on the posterior, which carries the most information when
-several labellers saw the item; pass ``weights`` fitted on past audits (e.g. a logistic
-regression of "audit found an error" on these features) when you have them.
+by it equals ranking by the linear part; the sigmoid only keeps scores in (0, 1).
+
+By default (``combine="stand-in"``) ``labeller_error`` and ``item_disagreement`` count
+only for labels *without* a posterior: a Dawid-Skene posterior already weighs who gave the
+label (their confusion matrix, fitted with the gold items clamped) and how the item's
+labels agree, so adding them again double-counts. It also ranks the wrong way at the top:
+among labels the posterior calls almost surely wrong, a bonus for a weak labeller pushes
+down the labels that a *reliable* labeller gave against the aggregate, and those are the
+ones where the aggregate itself is most often wrong. On ``bench/audit_yield.py`` the
+additive sum found 82 errors per 100 targeted labels on the dog-breed set, the stand-in
+rule 95. Speed is not in any aggregation model and always adds. ``combine="sum"`` adds
+every feature, for ``weights`` fitted on past audits (e.g. a logistic regression of
+"audit found an error" on these features).
+
+:func:`estimate_label_error` turns an aggregation posterior into the probability that
+*each label* is wrong. A raw Dawid-Skene posterior is a poor ranking for that: with
+unsmoothed confusion matrices, estimated from a few dozen answers per labeller, many items
+get a posterior of exactly 1 (in float), so thousands of labels tie at "certainly wrong"
+and the audit draws among them at random, including those on items whose aggregate is
+itself wrong. The function re-estimates each labeller's confusion matrix from the given
+posterior with a Dirichlet (add-``smoothing``) prior, clamps gold items to their known
+class (so labeller gold accuracy enters through the confusion matrices), and recomputes
+the item posterior in log space: the log-odds that the label is wrong never saturate, and
+ranking by them puts first the labels that the most reliable labellers contradict. On the
+real crowdsourcing data of ``bench/audit_yield.py`` this raised the errors found per 100
+targeted labels on the 4-class dog-breed set from 87 (the raw posterior) to 95 (random: 30).
 """
 
 from __future__ import annotations
@@ -34,17 +57,23 @@ from __future__ import annotations
 __all__ = [
     "DEFAULT_RISK_WEIGHTS",
     "AuditSample",
+    "LabelErrorEstimate",
     "compute_label_risk",
     "draw_audit_sample",
+    "estimate_label_error",
 ]
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
+from scipy.special import expit
 
 from labelops.errors import InvalidInput
+from labelops.quality.answers import EncodedAnswers, encode_answers
 
 DEFAULT_RISK_WEIGHTS: Mapping[str, float] = {
     "intercept": -3.0,
@@ -77,6 +106,7 @@ def compute_label_risk(
     handle_time_s: Sequence[float | None] | npt.ArrayLike | None = None,
     median_handle_time_s: Sequence[float | None] | npt.ArrayLike | None = None,
     weights: Mapping[str, float] | None = None,
+    combine: Literal["stand-in", "sum"] = "stand-in",
 ) -> np.ndarray:
     """Risk score per label: probability-like, higher = more likely wrong.
 
@@ -91,18 +121,26 @@ def compute_label_risk(
         median_handle_time_s: Reference median (the labeller's or project's), > 0; the
             speed feature needs both.
         weights: Overrides of :data:`DEFAULT_RISK_WEIGHTS` (missing keys keep the default).
+        combine: ``"stand-in"`` (default): ``labeller_error`` and ``item_disagreement``
+            count only where ``posterior_disagreement`` is missing, since a posterior
+            already contains them (see the module docstring); ``"sum"``: every feature adds.
 
     Returns:
         Scores in (0, 1), shape ``(n,)``.
 
     Raises:
-        InvalidInput: no feature given, lengths differ, or a value is out of range.
+        InvalidInput: no feature given, lengths differ, a value is out of range, or an
+            unknown ``combine``.
 
     Example:
         >>> scores = compute_label_risk(posterior_disagreement=[0.0, 0.9])
         >>> bool(scores[1] > scores[0])
         True
     """
+    if combine not in ("stand-in", "sum"):
+        raise InvalidInput(
+            "quality.bad_method", field="combine", value=combine, allowed="stand-in, sum"
+        )
     given = {
         "posterior_disagreement": posterior_disagreement,
         "labeller_error": labeller_error,
@@ -127,9 +165,13 @@ def compute_label_risk(
                 raise InvalidInput("risk.value_range", field=name)
     weight = {**DEFAULT_RISK_WEIGHTS, **(weights or {})}
     linear = np.full(n, weight["intercept"], dtype=float)
-    for name in ("posterior_disagreement", "labeller_error", "item_disagreement"):
+    posterior = arrays.get("posterior_disagreement", np.full(n, np.nan))
+    linear += weight["posterior_disagreement"] * np.nan_to_num(posterior, nan=0.0)
+    # stand-in: the posterior already holds labeller reliability and item agreement
+    counts = np.isnan(posterior) if combine == "stand-in" else np.ones(n, dtype=bool)
+    for name in ("labeller_error", "item_disagreement"):
         if name in arrays:
-            linear += weight[name] * np.nan_to_num(arrays[name], nan=0.0)
+            linear[counts] += weight[name] * np.nan_to_num(arrays[name][counts], nan=0.0)
     if "handle_time_s" in arrays and "median_handle_time_s" in arrays:
         time, median = arrays["handle_time_s"], arrays["median_handle_time_s"]
         known = ~np.isnan(time) & ~np.isnan(median)
@@ -140,6 +182,127 @@ def compute_label_risk(
         linear += weight["speed"] * speed
     scores: np.ndarray = 1.0 / (1.0 + np.exp(-linear))
     return scores
+
+
+@dataclass(frozen=True)
+class LabelErrorEstimate:
+    """Per-label probability of being wrong, from :func:`estimate_label_error`."""
+
+    probability: np.ndarray
+    """``P(true class != label)`` per answer row, shape ``(n_answers,)``, in [0, 1]."""
+    log_odds: np.ndarray
+    """``log P(true != label) - log P(true == label)`` per answer row; does not saturate
+    where ``probability`` rounds to 0 or 1 (+-inf only for gold items)."""
+    confusion: np.ndarray
+    """Smoothed confusion matrices ``[labeller, true class, answered class]``."""
+    labellers: pd.Index
+    """Labeller id of each first axis entry of ``confusion``."""
+    classes: pd.Index
+    """Class of each of the last two axes of ``confusion`` (sorted)."""
+
+
+def _by_answer(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Sum ``values`` (n_answers, K) into rows ``codes``: shape (size, K)."""
+    out = np.zeros((size, values.shape[1]))
+    for k in range(values.shape[1]):
+        out[:, k] = np.bincount(codes, weights=values[:, k], minlength=size)
+    return out
+
+
+def estimate_label_error(
+    answers: pd.DataFrame | EncodedAnswers,
+    posterior: pd.DataFrame,
+    *,
+    gold: pd.Series | None = None,
+    smoothing: float = 1.0,
+) -> LabelErrorEstimate:
+    """Probability that each label is wrong, from an aggregation posterior.
+
+    One EM step of Dawid & Skene (1979) with a symmetric Dirichlet prior on every row of
+    every labeller's confusion matrix, started from ``posterior``:
+
+    .. math:: e^w_{k,l} = \\frac{\\sum_{j: y^w_j = l} q_{jk} + s}{\\sum_j q_{jk} + K s},
+       \\qquad \\log p(z_j = k \\mid y) = \\log p_k + \\sum_w \\log e^w_{k, y^w_j} + c_j
+
+    where ``q`` is ``posterior`` with gold items set to their known class. The label of
+    labeller ``w`` on item ``j`` is wrong with probability ``1 - p(z_j = y^w_j | y)``,
+    returned with its log-odds for ranking. Uses only what exists before an audit:
+    the labels, the posterior, and gold items (which should not be audited items).
+
+    Args:
+        answers: Canonical answers frame (validated; ``item_id``, ``labeller_id``,
+            ``label``) or its encoded form; one result per row, in order.
+        posterior: Posterior per item (index ``item_id``) and class (columns), e.g. a
+            fitted aggregator's ``probas_``; must cover every item of ``answers``.
+        gold: Known true class of some items (``item_id -> label``), e.g. the project's
+            gold items; they fix the posterior of those items.
+        smoothing: Dirichlet pseudo-count ``s`` > 0 per confusion cell (and class prior);
+            1 is Laplace's add-one.
+
+    Returns:
+        Probabilities, log-odds and the smoothed confusion matrices.
+
+    Raises:
+        InvalidInput: no answers, ``smoothing`` not positive, or an item without posterior.
+
+    Example:
+        >>> answers = pd.DataFrame({"item_id": [1, 1, 1], "labeller_id": ["a", "b", "c"],
+        ...                         "label": ["x", "x", "y"]})
+        >>> posterior = pd.DataFrame({"x": [0.9], "y": [0.1]}, index=[1])
+        >>> error = estimate_label_error(answers, posterior)
+        >>> bool(error.probability[2] > error.probability[0])
+        True
+    """
+    if not smoothing > 0:
+        raise InvalidInput("quality.bad_number", field="smoothing", value=smoothing)
+    gold_classes = [] if gold is None else list(pd.unique(gold.dropna()))
+    encoded = encode_answers(answers, classes=[*posterior.columns, *gold_classes])
+    if encoded.n_answers == 0:
+        raise InvalidInput("quality.no_answers")
+    n_items, n_classes = encoded.n_items, encoded.n_classes
+    table = posterior.reindex(index=encoded.items, columns=encoded.classes)
+    covered = table.notna().any(axis=1).to_numpy()
+    if not covered.all():
+        raise InvalidInput(
+            "risk.length_mismatch", field="posterior", value=int(covered.sum()), expected=n_items
+        )
+    q = table.fillna(0.0).to_numpy(dtype=float, copy=True)
+    q /= np.clip(q.sum(axis=1, keepdims=True), 1e-300, None)
+    gold_codes = np.full(n_items, -1)
+    if gold is not None:
+        known = gold.dropna().reindex(encoded.items)
+        has = known.notna().to_numpy()
+        gold_codes[has] = encoded.classes.get_indexer(pd.Index(known[has]))
+        q[has] = 0.0
+        q[has, gold_codes[has]] = 1.0
+    items, labellers, labels = encoded.item_codes, encoded.labeller_codes, encoded.label_codes
+    # M-step: expected counts [w, k, l] = sum over w's answers l of q[item, k], smoothed.
+    cells = labellers.astype(np.int64) * n_classes + labels
+    counts = _by_answer(cells, q[items], encoded.n_labellers * n_classes)
+    counts = counts.reshape(encoded.n_labellers, n_classes, n_classes).transpose(0, 2, 1)
+    confusion = (counts + smoothing) / (counts.sum(axis=2, keepdims=True) + n_classes * smoothing)
+    priors = (q.sum(axis=0) + smoothing) / (n_items + n_classes * smoothing)
+    # E-step in log space: log p(z_j = k, y_j) for every item and class.
+    log_joint = np.log(priors) + _by_answer(items, np.log(confusion[labellers, :, labels]), n_items)
+    own = log_joint[items, labels]
+    others = log_joint[items].copy()
+    others[np.arange(items.size), labels] = -np.inf
+    top = others.max(axis=1)
+    finite = np.isfinite(top)  # False only with a single class: nothing else to be
+    log_odds = np.full(items.size, -np.inf)
+    log_odds[finite] = (
+        top[finite] + np.log(np.exp(others[finite] - top[finite, None]).sum(axis=1)) - own[finite]
+    )
+    is_gold = gold_codes[items] >= 0
+    log_odds[is_gold] = np.where(labels[is_gold] == gold_codes[items][is_gold], -np.inf, np.inf)
+    probability = np.asarray(expit(log_odds), dtype=float)  # exact 0 and 1 at -+inf
+    return LabelErrorEstimate(
+        probability=probability,
+        log_odds=log_odds,
+        confusion=confusion,
+        labellers=encoded.labellers,
+        classes=encoded.classes,
+    )
 
 
 @dataclass(frozen=True)
