@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from factories import make_world
+from labelops.services import imports
 from labelops.services._item_schema import ItemValidator
 from labelops.services.imports import _text_hash
+from labelops.services.policy import SYSTEM_ACTOR
+from labelops.store.models import Item, Task
 from labelops.text.normalize import content_hash
 
 ROWS: list[dict[str, object]] = [
@@ -64,3 +71,30 @@ def test_fast_row_check_agrees_with_the_full_check(monkeypatch: pytest.MonkeyPat
 )
 def test_text_hash_is_content_hash_without_media(text: str | None):
     assert _text_hash(text) == content_hash(text, ())
+
+
+@pytest.mark.parametrize("with_priority", [False, True])
+def test_tasks_follow_item_order_with_or_without_priorities(
+    session, tmp_path: Path, with_priority: bool
+):
+    world = make_world(session, n_items=0)
+    project_id = world.project_ids["A"]
+    rows: list[dict[str, object]] = [
+        {"external_id": f"ad-{n:03d}", "text": f"廣告 {n}"} for n in range(25)
+    ]
+    if with_priority:
+        rows[7]["priority"] = 5
+    source = tmp_path / "items.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    report = imports.import_items(session, SYSTEM_ACTOR, project_id, source)
+    assert report.n_created == 25
+    tasks = session.execute(
+        select(Task.id, Item.external_id, Task.priority, Task.status, Task.is_gold)
+        .join(Item, Item.id == Task.item_id)
+        .where(Task.project_id == project_id)
+        .order_by(Task.id)
+    ).all()
+    session.commit()
+    assert [t.external_id for t in tasks] == [r["external_id"] for r in rows]
+    assert [t.priority for t in tasks] == [r.get("priority", 0) for r in rows]
+    assert {(t.status, t.is_gold) for t in tasks} == {("open", False)}

@@ -396,10 +396,16 @@ def _land_rows(
     ]
     item_ids = _insert_rows(connection, _ITEMS, _ITEM_COLUMNS, item_values)
     not_gold = bind(_TASKS.c.is_gold, False)
-    task_values = [
-        (project_id, item_id, batch_id, row.priority or 0, not_gold, "open", 0, 0, created)
-        for item_id, (row, _digest) in zip(item_ids, new_items, strict=True)
-    ]
+    task_values: list[tuple[Any, ...]] = []
+    if _tasks_from_items(
+        connection, item_ids, new_items, (project_id, batch_id, not_gold, created)
+    ):
+        report.n_created += len(item_ids)
+    else:
+        task_values = [
+            (project_id, item_id, batch_id, row.priority or 0, not_gold, "open", 0, 0, created)
+            for item_id, (row, _digest) in zip(item_ids, new_items, strict=True)
+        ]
     task_values.extend(
         (project_id, item_id, batch_id, row.priority or 0, not_gold, "open", 0, 0, created)
         for item_id, row in reused
@@ -509,6 +515,47 @@ def _insert_rows(
         return ids
     connection.exec_driver_sql(statement, rows)
     return ids
+
+
+def _tasks_from_items(
+    connection: Connection,
+    item_ids: list[int],
+    new_items: list[tuple[ItemRow, str]],
+    values: tuple[int, int, Any, Any],
+) -> bool:
+    """Insert the tasks of freshly inserted items in one ``INSERT ... SELECT``.
+
+    The common case of a large import: the items' ids are one contiguous range and no
+    row sets a priority, so every task column but ``item_id`` is a constant and the
+    database can make the rows itself, instead of Python binding ten parameters for each
+    of them. Task ids follow item order, as they do on the per-row path. Returns False
+    (nothing done) when the case does not apply; the caller then inserts row by row.
+
+    Args:
+        values: ``(project_id, import_batch_id, is_gold, created_at)``, bind-converted.
+    """
+    if not item_ids or item_ids[-1] - item_ids[0] + 1 != len(item_ids):
+        return False
+    if any(row.priority for row, _digest in new_items):
+        return False
+    dialect = connection.dialect
+    expected = {column.name for column in _TASKS.columns} - {"id"}
+    if set(_TASK_COLUMNS) != expected:
+        raise TypeError(f"bulk insert into tasks: columns {sorted(expected)} expected")
+    p = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote = dialect.identifier_preparer.quote
+    # Same order as _TASK_COLUMNS: project_id, item_id, import_batch_id, priority,
+    # is_gold, status, slots_taken, n_labels, created_at.
+    statement = (
+        f"INSERT INTO tasks ({', '.join(quote(name) for name in _TASK_COLUMNS)}) "
+        f"SELECT {p}, id, {p}, 0, {p}, {p}, 0, 0, {p} FROM items "
+        f"WHERE id BETWEEN {p} AND {p} ORDER BY id"
+    )
+    project_id, batch_id, is_gold, created = values
+    connection.exec_driver_sql(
+        statement, (project_id, batch_id, is_gold, "open", created, item_ids[0], item_ids[-1])
+    )
+    return True
 
 
 def _reserve_ids(connection: Connection, table: Table, n: int) -> list[int]:
