@@ -51,6 +51,33 @@ def test_next_and_submit_contract(client, session):
     assert done.status_code == 204 and done.content == b""
 
 
+def test_submit_with_next_leases_the_following_task_in_the_same_response(client, session):
+    world = make_world(session, n_items=3, overlap=1)
+    project_id = world.project_ids["A"]
+    headers = _auth(world, "labeller-a1")
+    assignment = client.get(f"/api/projects/{project_id}/next", headers=headers).json()
+    seen = [assignment["item"]["external_id"]]
+    labelled = []
+    while assignment is not None:
+        url = f"/api/assignments/{assignment['assignment_id']}/label?next=true"
+        done = client.post(url, json={"label": "compliant"}, headers=headers)
+        assert done.status_code == 201
+        labelled.append(done.json()["assignment_id"])
+        assignment = done.json()["next"]
+        if assignment is not None:
+            assert assignment["labels"] == ["compliant", "gambling", "financial_scam", "adult"]
+            seen.append(assignment["item"]["external_id"])
+    assert len(set(seen)) == len(seen) == 3
+    count = select(func.count()).select_from(Label).where(Label.project_id == project_id)
+    assert session.execute(count).scalar_one() == 3
+    # Without ``next`` nothing more is leased, and the field is null.
+    assert client.get(f"/api/projects/{project_id}/next", headers=headers).status_code == 204
+    again = client.post(
+        f"/api/assignments/{labelled[0]}/label", json={"label": "compliant"}, headers=headers
+    )
+    assert again.status_code == 200 and again.json()["next"] is None
+
+
 def test_unknown_label_is_422_listing_allowed_keys_in_the_asked_language(client, session):
     world = make_world(session, n_items=1, overlap=1)
     headers = _auth(world, "labeller-a1")

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from labelops.config import Settings
 from labelops.errors import AuthenticationFailed
 from labelops.services.auth import authenticate_token
 from labelops.services.policy import Actor
+from labelops.store.engine import writes_wait
 
-__all__ = ["CurrentActor", "SessionDep", "SettingsDep", "get_actor", "get_session"]
+__all__ = [
+    "CurrentActor",
+    "SessionDep",
+    "SettingsDep",
+    "get_actor",
+    "get_session",
+    "run_as_actor",
+]
+
+T = TypeVar("T")
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -61,8 +72,31 @@ def get_actor(request: Request, session: SessionDep) -> Actor:
         actor = web_actor
     if actor.language and not request.headers.get("accept-language"):
         request.state.language = actor.language
-    session.commit()  # end the read transaction of the lookup
+    if session.in_transaction():
+        session.commit()  # end the read transaction of the lookup
     return actor
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]
+
+
+async def run_as_actor(request: Request, use_case: Callable[[Session, Actor], T]) -> T:
+    """Authenticate the request and run a short use case in a session of its own.
+
+    For the labeller's hot calls (next task, submit) instead of ``SessionDep`` plus
+    ``CurrentActor``, which cost a worker-thread hop each (about as much CPU as the SQL
+    of the call). On SQLite with no write transaction open in this process, the use case
+    runs here on the event loop: it cannot wait on a lock, and SQLite work is in-process.
+    Otherwise authentication and use case share one hop to the thread pool.
+    """
+
+    def work() -> T:
+        session: Session = request.app.state.session_factory()
+        try:
+            return use_case(session, get_actor(request, session))
+        finally:
+            session.close()
+
+    if not writes_wait(request.app.state.engine):
+        return work()
+    return await run_in_threadpool(work)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from functools import cache
 from typing import cast
 
@@ -21,6 +22,7 @@ __all__ = [
     "actor_for_user",
     "authenticate_password",
     "authenticate_token",
+    "forget_token_lookups",
     "hash_password",
     "hash_token",
     "new_token",
@@ -68,20 +70,42 @@ def actor_for_user(user: User) -> Actor:
 def authenticate_token(session: Session, token: str) -> Actor:
     """The actor owning ``token``.
 
+    Every API request runs this, so a successful lookup is remembered in this process
+    for ``TOKEN_CACHE_SECONDS``. Deleting a user or changing their language here clears
+    the memory at once; another server process notices within that time.
+
     Raises:
         AuthenticationFailed: Unknown or revoked token, or the user was deleted.
     """
-    # Every API request runs this: one indexed Core query, no ORM objects.
-    row = session.connection().execute(_TOKEN_QUERY, {"token_hash": hash_token(token)}).first()
+    token_hash = hash_token(token)
+    now = time.monotonic()
+    remembered = _TOKEN_CACHE.get(token_hash)
+    if remembered is not None and now - remembered[0] < TOKEN_CACHE_SECONDS:
+        return remembered[1]
+    row = session.connection().execute(_TOKEN_QUERY, {"token_hash": token_hash}).first()
     if row is None or row.deleted_at is not None:
         raise AuthenticationFailed("errors.auth.bad_token")
-    return Actor(
+    actor = Actor(
         user_id=row.id,
         username=row.username,
         role=Role(row.role),
         vendor_id=row.vendor_id,
         language=row.language or "en",
     )
+    if len(_TOKEN_CACHE) >= _TOKEN_CACHE_MAX:
+        _TOKEN_CACHE.clear()
+    _TOKEN_CACHE[token_hash] = (now, actor)
+    return actor
+
+
+def forget_token_lookups() -> None:
+    """Forget remembered token lookups (after a change to a user or their tokens)."""
+    _TOKEN_CACHE.clear()
+
+
+TOKEN_CACHE_SECONDS = 10.0
+_TOKEN_CACHE_MAX = 100_000
+_TOKEN_CACHE: dict[str, tuple[float, Actor]] = {}
 
 
 _USERS = cast(Table, User.__table__)

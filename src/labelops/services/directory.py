@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from labelops.errors import Conflict, InvalidInput, NotFound
 from labelops.services._tx import transaction
 from labelops.services.audit_trail import record_event
-from labelops.services.auth import hash_password, hash_token, new_token
+from labelops.services.auth import forget_token_lookups, hash_password, hash_token, new_token
 from labelops.services.policy import Actor, authorize, require_same_vendor, scope_to_vendor
 from labelops.store.models import ApiToken, User, Vendor
 from labelops.store.types import utcnow
@@ -236,6 +236,7 @@ def set_user_language(session: Session, actor: Actor, language: str) -> None:
             after={"language": language},
             vendor_id=user.vendor_id,
         )
+    forget_token_lookups()
 
 
 def delete_user(
@@ -263,6 +264,7 @@ def delete_user(
             before={"username": user.username},
             vendor_id=user.vendor_id,
         )
+    forget_token_lookups()
 
 
 def list_users(session: Session, actor: Actor, *, vendor_id: int | None = None) -> list[User]:

@@ -12,6 +12,7 @@ sleeps in steps of up to 100 ms, and 50 concurrent labellers crawled (32 labels/
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,7 @@ __all__ = [
     "make_session_factory",
     "require_current_schema",
     "session_scope",
+    "writes_wait",
 ]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -37,6 +39,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITER_LOCKS: dict[str, threading.Lock] = {}
 _WRITER_LOCKS_GUARD = threading.Lock()
 _HOLDS_WRITER_LOCK = "labelops_writer_lock"
+_ENGINE_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def create_engine_for(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
@@ -66,6 +71,7 @@ def create_engine_for(url: str, *, pool_size: int = 10, echo: bool = False) -> E
         # BEGIN IMMEDIATE for write transactions (see ``labelops.services._tx``) so a
         # write transaction never fails halfway with "database is locked".
         lock = _writer_lock(database or url)
+        _ENGINE_WRITER_LOCKS[engine] = lock
         event.listen(engine, "begin", lambda connection: _sqlite_begin(connection, lock))
         event.listen(engine, "commit", _release_writer_lock)
         event.listen(engine, "rollback", _release_writer_lock)
@@ -98,6 +104,17 @@ def _writer_lock(database: str) -> threading.Lock:
     key = str(Path(database).resolve()) if database and database != ":memory:" else database
     with _WRITER_LOCKS_GUARD:
         return _WRITER_LOCKS.setdefault(key, threading.Lock())
+
+
+def writes_wait(engine: Engine) -> bool:
+    """Whether a write transaction begun now could wait for another one.
+
+    False only on SQLite while no write transaction of this process is open: then a
+    short use case can run on the caller's thread (an event loop) without blocking it.
+    PostgreSQL round trips and commits wait on the network and the disk, so always True.
+    """
+    lock = _ENGINE_WRITER_LOCKS.get(engine)
+    return lock is None or lock.locked()
 
 
 def _sqlite_begin(connection: Any, lock: threading.Lock) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
 
-from labelops.api.deps import CurrentActor, SessionDep, SettingsDep
+from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from labelops.api.deps import CurrentActor, SessionDep, run_as_actor
 from labelops.api.schemas.projects import (
     AssignmentPublic,
     LabelPublic,
@@ -14,28 +18,81 @@ from labelops.api.schemas.projects import (
 )
 from labelops.errors import InvalidInput
 from labelops.services import labelling, queue
+from labelops.services.policy import Actor
 
 router = APIRouter(prefix="/api", tags=["labelling"])
 
 
-@router.get("/projects/{project_id}/next", response_model=None)
-def next_task(
-    project_id: int,
-    session: SessionDep,
-    actor: CurrentActor,
-    settings: SettingsDep,
-    prefetch: bool = False,
-) -> NextTaskPublic | Response:
+@router.get(
+    "/projects/{project_id}/next",
+    response_model=NextTaskPublic,
+    responses={204: {"description": "Nothing is left for this labeller."}},
+)
+async def next_task(project_id: int, request: Request, prefetch: bool = False) -> Response:
     """Lease the next task to the calling labeller; 204 when nothing is left.
 
     ``prefetch=true`` leases one more task besides the one being worked on (for pages
     that show the next item at once).
     """
-    served = queue.next_task(
-        session, actor, project_id, lease_seconds=settings.lease_seconds, prefetch=prefetch
-    )
+    lease_seconds = request.app.state.settings.lease_seconds
+
+    def use_case(session: Session, actor: Actor) -> queue.ServedTask | None:
+        return queue.next_task(
+            session, actor, project_id, lease_seconds=lease_seconds, prefetch=prefetch
+        )
+
+    served = await run_as_actor(request, use_case)
     if served is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return _json(_next_public(served))
+
+
+@router.post(
+    "/assignments/{assignment_id}/label",
+    status_code=status.HTTP_201_CREATED,
+    response_model=LabelPublic,
+    responses={200: {"model": LabelPublic, "description": "The same submit again."}},
+)
+async def submit_label(
+    assignment_id: int,
+    body: LabelSubmit,
+    request: Request,
+    and_next: Annotated[
+        bool, Query(alias="next", description="Also lease the next task (one round trip).")
+    ] = False,
+) -> Response:
+    """Submit (or revise) a label; the same request again returns 200 with the same label.
+
+    With ``?next=true`` the response also carries the labeller's next task, leased as
+    by ``GET /projects/{id}/next``, so a labelling client needs one request per label.
+    """
+    if body.labels is not None and body.label is not None:
+        raise InvalidInput("errors.label.both_fields", field="label")
+    value = body.labels if body.labels is not None else ([body.label] if body.label else [])
+    lease_seconds = request.app.state.settings.lease_seconds
+
+    def use_case(
+        session: Session, actor: Actor
+    ) -> tuple[labelling.SubmitResult, queue.ServedTask | None]:
+        result = labelling.submit_label(
+            session, actor, assignment_id, value, active_ms=body.active_ms
+        )
+        served = None
+        if and_next:
+            served = queue.next_task(
+                session, actor, result.label.project_id, lease_seconds=lease_seconds
+            )
+        return result, served
+
+    result, served = await run_as_actor(request, use_case)
+    public = LabelPublic.model_validate(result.label)
+    public.final_status = result.final_status
+    if served is not None:
+        public.next = _next_public(served)
+    return _json(public, status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+def _next_public(served: queue.ServedTask) -> NextTaskPublic:
     return NextTaskPublic(
         assignment_id=served.assignment_id,
         item=served.item,
@@ -46,24 +103,10 @@ def next_task(
     )
 
 
-@router.post("/assignments/{assignment_id}/label", status_code=status.HTTP_201_CREATED)
-def submit_label(
-    assignment_id: int,
-    body: LabelSubmit,
-    session: SessionDep,
-    actor: CurrentActor,
-    response: Response,
-) -> LabelPublic:
-    """Submit (or revise) a label; the same request again returns 200 with the same label."""
-    if body.labels is not None and body.label is not None:
-        raise InvalidInput("errors.label.both_fields", field="label")
-    value = body.labels if body.labels is not None else ([body.label] if body.label else [])
-    result = labelling.submit_label(session, actor, assignment_id, value, active_ms=body.active_ms)
-    if not result.created:
-        response.status_code = status.HTTP_200_OK
-    public = LabelPublic.model_validate(result.label)
-    public.final_status = result.final_status
-    return public
+def _json(model: BaseModel, status_code: int = status.HTTP_200_OK) -> Response:
+    # Serialised by pydantic-core directly: FastAPI's generic path (jsonable_encoder,
+    # then json.dumps) costs more than the SQL of these calls.
+    return Response(model.model_dump_json(), status_code, media_type="application/json")
 
 
 @router.post("/assignments/{assignment_id}/skip")

@@ -142,6 +142,10 @@ class LabelPublic(BaseModel):
     submitted_at: datetime
     active_ms: int | None
     final_status: str | None = None
+    next: NextTaskPublic | None = Field(
+        default=None,
+        description="With `?next=true`: the labeller's next leased task (null when none is left).",
+    )
 
 
 class SkipRequest(BaseModel):
