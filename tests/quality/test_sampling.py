@@ -96,6 +96,122 @@ PUBLISHED = [
 ]
 
 
+# (inspection, code letter, AQL) -> (plan letter, n, Ac, Re) after following the arrows,
+# cross-checked cell by cell against the resolved plans of J. S. Lawson's R package
+# AQLSchemes (R/AAZ14Single.R; GitHub copy fjgonzalezmgt/AQLSchemesCust at commit
+# c42ea7df9abdbc5d57b014cf5a5b3fb868cf98b0) and, for Table II-A, the row text of the
+# MIL-STD-105E "legible copy" (scribd.com/document/563507790) and of
+# scribd.com/document/455925809. They cover the AQL 25-1000 columns of II-A/II-B/II-C,
+# row S of II-B and II-C throughout; see sampling_tables' docstring for the cells no
+# source confirmed (II-C rows A-B at AQL >= 25, arrows that leave the table).
+VERIFIED_CELLS = [
+    ("normal", "A", "25", ("A", 2, 1, 2)),
+    ("normal", "A", "1000", ("A", 2, 30, 31)),
+    ("normal", "B", "1000", ("B", 3, 44, 45)),
+    ("normal", "C", "650", ("C", 5, 44, 45)),
+    ("normal", "C", "1000", ("B", 3, 44, 45)),
+    ("normal", "D", "400", ("D", 8, 44, 45)),
+    ("normal", "E", "150", ("E", 13, 30, 31)),
+    ("normal", "E", "250", ("E", 13, 44, 45)),
+    ("normal", "F", "65", ("F", 20, 21, 22)),
+    ("normal", "F", "100", ("E", 13, 21, 22)),  # fixed: was F 30/31
+    ("normal", "F", "150", ("E", 13, 30, 31)),  # fixed: was F 44/45
+    ("normal", "F", "250", ("E", 13, 44, 45)),
+    ("normal", "G", "40", ("G", 32, 21, 22)),
+    ("normal", "G", "65", ("F", 20, 21, 22)),
+    ("normal", "H", "25", ("H", 50, 21, 22)),
+    ("normal", "K", "1000", ("B", 3, 44, 45)),
+    ("normal", "R", "25", ("H", 50, 21, 22)),
+    ("normal", "R", "40", ("G", 32, 21, 22)),
+    ("tightened", "A", "25", ("B", 3, 1, 2)),
+    ("tightened", "A", "40", ("A", 2, 1, 2)),
+    ("tightened", "A", "1000", ("A", 2, 27, 28)),
+    ("tightened", "B", "1000", ("B", 3, 41, 42)),
+    ("tightened", "C", "650", ("C", 5, 41, 42)),
+    ("tightened", "E", "250", ("E", 13, 41, 42)),
+    ("tightened", "F", "65", ("F", 20, 18, 19)),
+    ("tightened", "F", "100", ("E", 13, 18, 19)),  # fixed: was F 27/28
+    ("tightened", "F", "150", ("E", 13, 27, 28)),  # fixed: was F 41/42
+    ("tightened", "G", "40", ("G", 32, 18, 19)),
+    ("tightened", "H", "25", ("H", 50, 18, 19)),
+    ("tightened", "R", "40", ("G", 32, 18, 19)),
+    ("tightened", "Q", "0.025", ("S", 3150, 1, 2)),  # row S
+    ("tightened", "R", "0.025", ("S", 3150, 1, 2)),  # row S
+    ("tightened", "P", "0.015", ("Q", 1250, 0, 1)),
+    ("tightened", "R", "0.010", ("R", 2000, 0, 1)),
+    ("reduced", "A", "6.5", ("A", 2, 0, 1)),
+    ("reduced", "C", "10", ("C", 2, 0, 2)),
+    ("reduced", "C", "650", ("C", 2, 21, 24)),
+    ("reduced", "D", "1.5", ("D", 3, 0, 1)),
+    ("reduced", "D", "400", ("D", 3, 21, 24)),
+    ("reduced", "E", "100", ("E", 5, 10, 13)),
+    ("reduced", "E", "250", ("E", 5, 21, 24)),
+    ("reduced", "F", "2.5", ("F", 8, 0, 2)),
+    ("reduced", "F", "65", ("F", 8, 10, 13)),
+    ("reduced", "F", "100", ("E", 5, 10, 13)),  # fixed: was F 14/17
+    ("reduced", "F", "150", ("E", 5, 14, 17)),  # fixed: was F 21/24
+    ("reduced", "G", "1.5", ("G", 13, 0, 2)),
+    ("reduced", "G", "40", ("G", 13, 10, 13)),
+    ("reduced", "H", "1.5", ("H", 20, 1, 3)),
+    ("reduced", "H", "25", ("H", 20, 10, 13)),
+    ("reduced", "J", "2.5", ("J", 32, 2, 5)),
+    ("reduced", "K", "1.5", ("K", 50, 2, 5)),
+    ("reduced", "L", "0.65", ("L", 80, 1, 4)),
+    ("reduced", "M", "0.10", ("N", 200, 0, 2)),
+    ("reduced", "N", "0.25", ("N", 200, 1, 4)),
+    ("reduced", "P", "0.040", ("Q", 500, 0, 2)),
+    ("reduced", "P", "1.5", ("P", 315, 10, 13)),
+    ("reduced", "Q", "0.010", ("Q", 500, 0, 1)),
+    ("reduced", "Q", "1.0", ("Q", 500, 10, 13)),
+    ("reduced", "Q", "1.5", ("P", 315, 10, 13)),
+    ("reduced", "R", "0.025", ("R", 800, 0, 2)),
+    ("reduced", "R", "0.040", ("R", 800, 1, 3)),
+    ("reduced", "R", "0.65", ("R", 800, 10, 13)),
+]
+
+# The largest lot of each code letter at level II (R exists only at level III).
+_LOT_OF_LETTER = {
+    "A": 8,
+    "B": 15,
+    "C": 25,
+    "D": 50,
+    "E": 90,
+    "F": 150,
+    "G": 280,
+    "H": 500,
+    "J": 1200,
+    "K": 3200,
+    "L": 10_000,
+    "M": 35_000,
+    "N": 150_000,
+    "P": 500_000,
+    "Q": 1_000_000,
+}
+
+
+@pytest.mark.parametrize(("inspection", "letter", "aql", "expected"), VERIFIED_CELLS)
+def test_cells_verified_against_a_second_transcription(inspection, letter, aql, expected):
+    if letter == "R":
+        plan = find_sampling_plan(1_000_000, aql, level="III", inspection=inspection)
+    else:
+        plan = find_sampling_plan(_LOT_OF_LETTER[letter], aql, inspection=inspection)
+    assert plan.code_letter == letter
+    got = (plan.plan_letter, plan.table_sample_size, plan.accept, plan.reject)
+    assert got == expected
+    assert plan.arrow_resolution is None
+
+
+def test_reduced_gap_accepts_the_lot_between_ac_and_re():
+    # 105E reduced inspection: count <= Ac accept; count >= Re reject; in between the lot
+    # is accepted (and normal inspection reinstated, see quality.switching).
+    plan = find_sampling_plan(3200, 1.0, inspection="reduced")  # K: n = 50, 1/4
+    assert (plan.sample_size, plan.accept, plan.reject) == (50, 1, 4)
+    rate = np.array([0.01, 0.05, 0.1])
+    expected = sps.binom.cdf(plan.reject - 1, plan.sample_size, rate)
+    assert probability_of_acceptance(plan, rate) == pytest.approx(expected)
+    assert np.all(probability_of_acceptance(plan, rate) > sps.binom.cdf(1, 50, rate))
+
+
 @pytest.mark.parametrize(("lot_size", "aql", "level", "inspection", "expected"), PUBLISHED)
 def test_plans_match_the_published_tables(lot_size, aql, level, inspection, expected):
     plan = find_sampling_plan(lot_size, aql, level=level, inspection=inspection)

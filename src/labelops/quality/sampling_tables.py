@@ -11,18 +11,45 @@ Sources and choices (read before changing a cell):
 * Table I (code letters) is MIL-STD-105E Table I.
 * Tables II-A / II-B / II-C follow the published structure of MIL-STD-105E: along each
   diagonal (one row down, one column left) the cell repeats; in II-A each row reads
-  ``0/1, ^, v, 1/2, 2/3, 3/4, 5/6, 7/8, 10/11, 14/15, 21/22, 30/31, 44/45``; rows of
-  sample size 32 and more stop at ``21/22`` (arrows up beyond); II-B (tightened) has the
-  ``0/1`` one column to the right, two ``v`` cells before ``1/2`` and the series
-  ``1/2, 2/3, 3/4, 5/6, 8/9, 12/13, 18/19, 27/28, 41/42``; II-C (reduced) keeps the
-  arrows of II-A with the reduced sample sizes and the 105E reduced pairs with a gap
-  between Ac and Re (``0/2, 1/3, 1/4, 2/5, 3/6, 5/8, 7/10, 10/13, 14/17, 21/24``): a
-  count strictly between Ac and Re accepts the lot but reinstates normal inspection.
+  ``0/1, ^, v, 1/2, 2/3, 3/4, 5/6, 7/8, 10/11, 14/15, 21/22, 30/31, 44/45``; rows A-E
+  (n <= 13) run to ``44/45`` (or the last column), rows F-R (n >= 20) stop at ``21/22``
+  (arrows up beyond); II-B (tightened) has the ``0/1`` one column to the right, two ``v``
+  cells before ``1/2`` and the series ``1/2, 2/3, 3/4, 5/6, 8/9, 12/13, 18/19, 27/28,
+  41/42``, rows F-R stopping at ``18/19``; II-C (reduced) keeps the arrows of II-A with
+  the reduced sample sizes and the 105E reduced pairs with a gap between Ac and Re
+  (``0/2, 1/3, 1/4, 2/5, 3/6, 5/8, 7/10, 10/13, 14/17, 21/24``), rows F-R stopping at
+  ``10/13``: a count strictly between Ac and Re accepts the lot but reinstates normal
+  inspection (the reduced-to-normal switching rule; ISO 2859-1:1999 dropped the gap).
 * II-B row A, AQL 10 is ``v`` (printed so in 105E, not ``0/1`` as the diagonal would
   suggest); II-B has the extra row S (n = 3150) reached only from row R.
 * Some printed arrows point off the table: II-A row A at AQL 10 (``^``), II-A row R
   at 0.015 (``v``), II-B row S at 0.015 (``v``), II-C row A at 10 and row R at 0.015.
   :func:`labelops.quality.sampling.find_sampling_plan` resolves them and says how.
+
+Verification (2026-11, cell by cell, every code letter x AQL of the three tables, after
+following the arrows): against the resolved plans ``(n, Ac, Re)`` of the R package
+AQLSchemes by J. S. Lawson (``R/AAZ14Single.R``, read in the GitHub copy
+``fjgonzalezmgt/AQLSchemesCust`` at commit c42ea7df9abdbc5d57b014cf5a5b3fb868cf98b0),
+and for II-A against the row-by-row text of the 105E "legible copy" (scribd 563507790,
+"Tablas"; also scribd 455925809 and zh.scribd 339359187) and NIBS' 105E extract
+(www.nibs.org/FMOC/DPW_AC/AC-TABLE.ASC, AQL 0.65-15, II-A and II-B).
+
+* All of II-A and II-B agree, except the off-table arrows above (AQLSchemes resolves
+  II-A A/10 to C's 1/2, n = 5, and II-A/B/C R/0.015 upwards; those are readings of an
+  arrow with no plan, not table cells).
+* Fixed after that check: row F held ``30/31, 44/45`` (II-A), ``27/28, 41/42`` (II-B)
+  and ``14/17, 21/24`` (II-C) at AQL 100 and 150. For II-A all four sources have row F
+  end at ``21/22`` (up arrows beyond); for II-B and II-C AQLSchemes resolves F/100 and
+  F/150 to row E's plans, the same layout. So F, AQL 100 now gives E's plan (n = 13 on
+  normal, 21/22) instead of n = 20, Ac = 30.
+* II-C rows C-R agree, except at AQL 1000, where AQLSchemes has ``30/31`` for every
+  letter (not a 105E reduced pair). II-C rows A and B at AQL 25 and above are NOT
+  confirmed: the
+  only machine-readable source disagrees, but is inconsistent with itself (pairs such as
+  ``2/4`` and ``3/5`` that are in no 105E series, and ``30/31`` for every letter at AQL
+  1000), so the cells here keep the diagonal rule that every other row obeys.
+* II-B row S: its ``1/2`` (n = 3150) is confirmed as the plan reached from rows Q and R at
+  AQL 0.025; its ``v`` at 0.015 is reached only from R/0.015 and could not be confirmed.
 """
 
 from __future__ import annotations
@@ -149,7 +176,7 @@ B      3      v   0/1     ^     v   1/2   2/3   3/4   5/6   7/8 10/11 14/15 21/2
 C      5    0/1     ^     v   1/2   2/3   3/4   5/6   7/8 10/11 14/15 21/22 30/31 44/45     ^
 D      8      ^     v   1/2   2/3   3/4   5/6   7/8 10/11 14/15 21/22 30/31 44/45     ^     ^
 E     13      v   1/2   2/3   3/4   5/6   7/8 10/11 14/15 21/22 30/31 44/45     ^     ^     ^
-F     20    1/2   2/3   3/4   5/6   7/8 10/11 14/15 21/22 30/31 44/45     ^     ^     ^     ^
+F     20    1/2   2/3   3/4   5/6   7/8 10/11 14/15 21/22     ^     ^     ^     ^     ^     ^
 G     32    2/3   3/4   5/6   7/8 10/11 14/15 21/22     ^     ^     ^     ^     ^     ^     ^
 H     50    3/4   5/6   7/8 10/11 14/15 21/22     ^     ^     ^     ^     ^     ^     ^     ^
 J     80    5/6   7/8 10/11 14/15 21/22     ^     ^     ^     ^     ^     ^     ^     ^     ^
@@ -191,7 +218,7 @@ B      3      v     v   0/1     v     v   1/2   2/3   3/4   5/6   8/9 12/13 18/1
 C      5      v   0/1     v     v   1/2   2/3   3/4   5/6   8/9 12/13 18/19 27/28 41/42     ^
 D      8    0/1     v     v   1/2   2/3   3/4   5/6   8/9 12/13 18/19 27/28 41/42     ^     ^
 E     13      v     v   1/2   2/3   3/4   5/6   8/9 12/13 18/19 27/28 41/42     ^     ^     ^
-F     20      v   1/2   2/3   3/4   5/6   8/9 12/13 18/19 27/28 41/42     ^     ^     ^     ^
+F     20      v   1/2   2/3   3/4   5/6   8/9 12/13 18/19     ^     ^     ^     ^     ^     ^
 G     32    1/2   2/3   3/4   5/6   8/9 12/13 18/19     ^     ^     ^     ^     ^     ^     ^
 H     50    2/3   3/4   5/6   8/9 12/13 18/19     ^     ^     ^     ^     ^     ^     ^     ^
 J     80    3/4   5/6   8/9 12/13 18/19     ^     ^     ^     ^     ^     ^     ^     ^     ^
@@ -233,7 +260,7 @@ B      2      v   0/1     ^     v   0/2   1/3   1/4   2/5   3/6   5/8  7/10 10/1
 C      2    0/1     ^     v   0/2   1/3   1/4   2/5   3/6   5/8  7/10 10/13 14/17 21/24     ^
 D      3      ^     v   0/2   1/3   1/4   2/5   3/6   5/8  7/10 10/13 14/17 21/24     ^     ^
 E      5      v   0/2   1/3   1/4   2/5   3/6   5/8  7/10 10/13 14/17 21/24     ^     ^     ^
-F      8    0/2   1/3   1/4   2/5   3/6   5/8  7/10 10/13 14/17 21/24     ^     ^     ^     ^
+F      8    0/2   1/3   1/4   2/5   3/6   5/8  7/10 10/13     ^     ^     ^     ^     ^     ^
 G     13    1/3   1/4   2/5   3/6   5/8  7/10 10/13     ^     ^     ^     ^     ^     ^     ^
 H     20    1/4   2/5   3/6   5/8  7/10 10/13     ^     ^     ^     ^     ^     ^     ^     ^
 J     32    2/5   3/6   5/8  7/10 10/13     ^     ^     ^     ^     ^     ^     ^     ^     ^
