@@ -7,9 +7,10 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from factories import make_world
+from labelops.errors import InvalidInput, InvalidRows
 from labelops.services import imports
 from labelops.services._item_schema import ItemValidator
 from labelops.services.imports import _text_hash
@@ -98,3 +99,58 @@ def test_tasks_follow_item_order_with_or_without_priorities(
     assert [t.external_id for t in tasks] == [r["external_id"] for r in rows]
     assert [t.priority for t in tasks] == [r.get("priority", 0) for r in rows]
     assert {(t.status, t.is_gold) for t in tasks} == {("open", False)}
+
+
+def _mixed_file(tmp_path: Path) -> Path:
+    rows = [
+        json.dumps({"external_id": f"r{n}", "text": f"第{n}則 廣告"}, ensure_ascii=False)
+        for n in range(30)
+    ]
+    rows[4] = json.dumps(
+        {"external_id": "r4", "text": "第1則 廣告"}, ensure_ascii=False
+    )  # twin of r1
+    rows[9] = '{"external_id": "r9", "text": 12}'
+    rows[12] = "{not json"
+    rows[20] = json.dumps({"external_id": "r20", "text": "x", "image": "missing.jpg"})
+    source = tmp_path / "mixed.jsonl"
+    source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return source
+
+
+@pytest.mark.parametrize("read_ahead", [False, True])
+def test_read_ahead_lands_and_reports_the_same(session, tmp_path: Path, read_ahead: bool):
+    world = make_world(session, n_items=0)
+    report = imports.import_items(
+        session,
+        SYSTEM_ACTOR,
+        world.project_ids["A"],
+        _mixed_file(tmp_path),
+        skip_invalid=True,
+        read_ahead=read_ahead,
+    )
+    assert (report.n_rows, report.n_created, report.n_duplicates, report.n_rejected) == (
+        30,
+        27,
+        1,
+        2,
+    )
+    assert [r["line"] for r in report.rejected] == [10, 13]
+    assert report.duplicates[0]["duplicate_of"] == "r1"
+    stored = dict(session.execute(select(Item.external_id, Item.media)).all())
+    session.commit()
+    assert stored["r20"] == [{"kind": "image", "path": "missing.jpg"}]
+
+
+def test_read_ahead_raises_the_readers_errors(session, tmp_path: Path):
+    world = make_world(session, n_items=0)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"\n\n")
+    with pytest.raises(InvalidInput) as caught:
+        imports.import_items(session, SYSTEM_ACTOR, world.project_ids["A"], empty, read_ahead=True)
+    assert caught.value.message_id == "itemfiles.empty_file"
+    with pytest.raises(InvalidRows) as rows:
+        imports.import_items(
+            session, SYSTEM_ACTOR, world.project_ids["A"], _mixed_file(tmp_path), read_ahead=True
+        )
+    assert [p.line for p in rows.value.problems] == [10, 13]
+    assert session.scalar(select(func.count(Item.id))) == 0

@@ -321,6 +321,9 @@ def _progress() -> Progress:
     )
 
 
+_READ_AHEAD_BYTES = 16 * 1024 * 1024
+
+
 @app.command("import")
 @cli_command
 def import_command(
@@ -360,6 +363,8 @@ def import_command(
             report_path=report,
             on_progress=lambda n: bar.update(task, completed=n),
             annotations_vendor_id=vendor_id,
+            # Large files are read and checked in a second process while this one writes.
+            read_ahead=file.stat().st_size >= _READ_AHEAD_BYTES,
         )
     summary = {
         "import_id": result.import_id,
