@@ -49,7 +49,7 @@ __all__ = [
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -111,17 +111,30 @@ class AgreementResult:
 # --------------------------------------------------------------------------- preparation
 
 
+def _cell_keys(encoded: EncodedAnswers, width: int) -> npt.NDArray[np.signedinteger[Any]]:
+    """``item * width`` per answer, in int32 when the grid fits (half the bytes)."""
+    dtype = np.int32 if encoded.n_items * width < 2**31 else np.int64
+    keys: npt.NDArray[np.signedinteger[Any]] = encoded.item_codes.astype(dtype)
+    keys *= width
+    return keys
+
+
 def _encoded(answers: pd.DataFrame | EncodedAnswers, duplicates: Duplicates) -> EncodedAnswers:
-    encoded = encode_answers(answers)
-    key = encoded.item_codes.astype(np.int64) * max(encoded.n_labellers, 1) + encoded.labeller_codes
-    n_cells = encoded.n_items * max(encoded.n_labellers, 1)
+    # Agreement does not depend on the order of items or labellers: let the encoder pick.
+    encoded = encode_answers(answers, id_order="any")
+    width = max(encoded.n_labellers, 1)
+    key = _cell_keys(encoded, width)
+    key += encoded.labeller_codes
+    n_cells = encoded.n_items * width
     # Sorting millions of keys dominated alpha's cost; when the (item, labeller) grid is
-    # not much larger than the answers, counting them says "no duplicates" in one pass.
-    if (
-        n_cells <= 4 * key.size + 1_000_000
-        and np.bincount(key, minlength=n_cells).max(initial=0) <= 1
-    ):
-        return encoded
+    # not much larger than the answers, marking cells in a one-byte-per-cell bitmap says
+    # "no duplicates" in one pass (an int64 bincount there cost 8 bytes per cell).
+    if n_cells <= 4 * key.size + 1_000_000:
+        seen = np.zeros(n_cells, dtype=bool)
+        seen[key] = True
+        if np.count_nonzero(seen) == key.size:
+            return encoded
+        del seen
     # Reverse so that np.unique's first occurrence is the last answer given.
     _, last_rev = np.unique(key[::-1], return_index=True)
     if last_rev.size == key.size:
@@ -149,10 +162,17 @@ def _encoded(answers: pd.DataFrame | EncodedAnswers, duplicates: Duplicates) -> 
 
 def _pairable(encoded: EncodedAnswers) -> tuple[FloatArray, int]:
     """Class counts of pairable items and the number of labellers on them."""
-    counts = encoded.item_class_counts()
+    key = _cell_keys(encoded, encoded.n_classes)
+    key += encoded.label_codes
+    flat = np.bincount(key, minlength=encoded.n_items * encoded.n_classes)
+    del key
+    counts = flat.reshape(encoded.n_items, encoded.n_classes).astype(np.float64)
     mask = counts.sum(axis=1) >= 2
     if not mask.any():
         raise InvalidInput("quality.no_pairable_items")
+    if mask.all():
+        answered = np.bincount(encoded.labeller_codes, minlength=encoded.n_labellers)
+        return counts, int(np.count_nonzero(answered))
     used = mask[encoded.item_codes]
     answered = np.bincount(encoded.labeller_codes[used], minlength=encoded.n_labellers)
     return counts[mask], int(np.count_nonzero(answered))
@@ -165,14 +185,9 @@ def _one_vs_rest(counts: FloatArray, k: int) -> FloatArray:
 # --------------------------------------------------------------------------- statistics
 
 
-def _alpha_parts(counts: FloatArray, level: Level) -> tuple[FloatArray, Statistic]:
-    n_classes = counts.shape[1]
-    totals = counts.sum(axis=1)
-    # Per-unit coincidences o_u = (n_u n_u^T - diag(n_u)) / (m_u - 1), flattened.
-    outer = counts[:, :, None] * counts[:, None, :]
+def _alpha_statistic(n_classes: int, level: Level) -> Statistic:
+    """Alpha from summed coincidences, shape ``(B, K * K)`` -> ``(B,)``."""
     idx = np.arange(n_classes)
-    outer[:, idx, idx] -= counts
-    stats = (outer / (totals - 1)[:, None, None]).reshape(len(counts), -1)
 
     def statistic(summed: FloatArray) -> FloatArray:
         o = summed.reshape(-1, n_classes, n_classes)
@@ -194,7 +209,31 @@ def _alpha_parts(counts: FloatArray, level: Level) -> tuple[FloatArray, Statisti
             value = 1 - (o * d).sum(axis=(1, 2)) / expected
         return np.where(expected > 0, value, np.nan)
 
-    return stats, statistic
+    return statistic
+
+
+def _alpha_parts(counts: FloatArray, level: Level) -> tuple[FloatArray, Statistic]:
+    n_classes = counts.shape[1]
+    totals = counts.sum(axis=1)
+    # Per-unit coincidences o_u = (n_u n_u^T - diag(n_u)) / (m_u - 1), flattened.
+    outer = counts[:, :, None] * counts[:, None, :]
+    idx = np.arange(n_classes)
+    outer[:, idx, idx] -= counts
+    stats = (outer / (totals - 1)[:, None, None]).reshape(len(counts), -1)
+    return stats, _alpha_statistic(n_classes, level)
+
+
+def _alpha_point(counts: FloatArray, level: Level) -> float:
+    """Alpha without per-unit coincidences: ``sum_u o_u = W^T C - diag(sum_u w_u)``.
+
+    With ``W = C / (m - 1)`` row-wise, the coincidence matrix is one (K, K) product over
+    the items x classes counts, instead of an items x K x K array (what the bootstrap needs).
+    """
+    weighted = counts / (counts.sum(axis=1) - 1)[:, None]
+    coincidences = weighted.T @ counts
+    coincidences[np.diag_indices_from(coincidences)] -= weighted.sum(axis=0)
+    statistic = _alpha_statistic(counts.shape[1], level)
+    return float(statistic(coincidences.reshape(1, -1))[0])
 
 
 def _percent_agreement_per_item(counts: FloatArray) -> FloatArray:
@@ -351,7 +390,15 @@ def _result(
     confidence: float,
     seed: int,
     analytic: Analytic | None = None,
+    point: Callable[[FloatArray], float] | None = None,
 ) -> AgreementResult:
+    """Statistic, interval and per-class breakdown from items x classes ``counts``.
+
+    ``parts`` gives per-item sufficient statistics (what the bootstrap resamples) and the
+    statistic of their sums; ``point``, if given, computes the value from ``counts``
+    directly and is used when no interval is asked for.
+    """
+
     def interval(
         class_counts: FloatArray, class_stats: FloatArray, class_statistic: Statistic
     ) -> tuple[float | None, float | None]:
@@ -359,20 +406,24 @@ def _result(
             return analytic(class_counts, confidence)
         return _interval(class_stats, class_statistic, n_resamples, confidence, seed)
 
-    stats, statistic = parts(counts)
-    value = _point(stats, statistic)
+    def evaluate(class_counts: FloatArray) -> tuple[float, float | None, float | None]:
+        if point is not None and analytic is None and n_resamples == 0:
+            return point(class_counts), None, None
+        class_stats, class_statistic = parts(class_counts)
+        class_value = _point(class_stats, class_statistic)
+        if not np.isfinite(class_value):
+            return class_value, None, None
+        return (class_value, *interval(class_counts, class_stats, class_statistic))
+
+    value, low, high = evaluate(counts)
     if not np.isfinite(value):
         raise InvalidInput(undefined_message, metric=metric)
-    low, high = interval(counts, stats, statistic)
     breakdown: list[ClassAgreement] = []
     if per_class and counts.shape[1] > 2:
         for k, label in enumerate(encoded.classes):
-            binary = _one_vs_rest(counts, k)
-            class_stats, class_statistic = parts(binary)
-            class_value = _point(class_stats, class_statistic)
+            class_value, class_low, class_high = evaluate(_one_vs_rest(counts, k))
             if not np.isfinite(class_value):
                 continue
-            class_low, class_high = interval(binary, class_stats, class_statistic)
             breakdown.append(ClassAgreement(label, class_value, class_low, class_high))
     elif per_class:
         # With two classes one-vs-rest is the statistic itself, for both classes.
@@ -459,6 +510,7 @@ def compute_krippendorff_alpha(
         n_resamples=n_resamples,
         confidence=confidence,
         seed=seed,
+        point=lambda c: _alpha_point(c, level),
     )
 
 

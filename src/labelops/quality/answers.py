@@ -43,7 +43,7 @@ __all__ = [
 
 from collections.abc import Collection, Hashable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -236,10 +236,103 @@ def _sorted_index(values: Iterable[Any]) -> pd.Index:
     return index
 
 
+_CHUNK = 1 << 20  # rows per pass of the integer fast path: bounds its temporaries
+
+
+def _small_int_range(values: npt.NDArray[Any]) -> tuple[int, int] | None:
+    """``(low, size)`` of an integer array whose value range is not much larger than it."""
+    if values.dtype.kind not in "iu" or values.size == 0:
+        return None
+    low, high = int(values.min()), int(values.max())
+    size = high - low + 1
+    return (low, size) if size <= max(2 * values.size, 1 << 16) else None
+
+
+def _chunks(n: int, size: int = _CHUNK) -> Iterable[slice]:
+    return (slice(start, min(start + size, n)) for start in range(0, n, size))
+
+
+def _present(values: npt.NDArray[Any], low: int, size: int) -> npt.NDArray[np.bool_]:
+    """Which values of ``range(low, low + size)`` occur (stops once all of them have)."""
+    present = np.zeros(size, dtype=bool)
+    for part in _chunks(values.size, _CHUNK // 4):
+        present[values[part] - low] = True
+        if present.all():
+            break
+    return present
+
+
+def _lookup(
+    values: npt.NDArray[Any], low: int, table: npt.NDArray[np.int32]
+) -> npt.NDArray[np.int32]:
+    codes = np.empty(values.size, dtype=np.int32)
+    for part in _chunks(values.size):
+        codes[part] = table[values[part] - low] if low else table[values[part]]
+    return codes
+
+
+def _factorize(
+    column: pd.Series, *, appearance: bool = True
+) -> tuple[npt.NDArray[np.int32], pd.Index]:
+    """``pd.factorize(column, sort=False)`` as int32 codes and an index of the uniques.
+
+    Integer ids within a range not much wider than the column (item and labeller numbers)
+    take a table look-up instead of hashing: each value's first position comes from
+    ``np.minimum.at``, which orders the uniques by first appearance exactly as
+    ``pd.factorize`` does, at a seventh of its cost on millions of rows; the scan stops
+    once every value of the range has been seen (later rows cannot add a new one). Other
+    columns (strings, categoricals, floats) go to ``pd.factorize``. With
+    ``appearance=False`` the fast path orders the uniques by value instead, which only
+    needs to know which values occur.
+    """
+    values = column.to_numpy() if isinstance(column.dtype, np.dtype) else None
+    span = _small_int_range(values) if values is not None else None
+    if values is None or span is None:
+        codes, uniques = pd.factorize(column, sort=False)
+        return codes.astype(np.int32), pd.Index(uniques)
+    low, size = span
+    n = values.size
+    table = np.full(size, -1, dtype=np.int32)
+    if not appearance:
+        seen = np.flatnonzero(_present(values, low, size))
+        table[seen] = np.arange(seen.size, dtype=np.int32)
+        return _lookup(values, low, table), pd.Index((seen + low).astype(values.dtype))
+    first = np.full(size, n, dtype=np.int64)
+    for part in _chunks(n, _CHUNK // 4):
+        np.minimum.at(first, values[part] - low, np.arange(part.start, part.stop))
+        if np.count_nonzero(first < n) == size:
+            break
+    seen = np.flatnonzero(first < n)
+    order = seen[np.argsort(first[seen], kind="stable")]
+    table[order] = np.arange(order.size, dtype=np.int32)
+    return _lookup(values, low, table), pd.Index((order + low).astype(values.dtype))
+
+
+def _label_codes(
+    labels: pd.Series, classes: Iterable[Hashable] | None
+) -> tuple[npt.NDArray[np.int32], pd.Index]:
+    """Sorted class index (labels seen plus ``classes``) and each answer's class code.
+
+    Integer labels in a small range are counted and looked up in a table (no hashing).
+    """
+    extra = list(classes) if classes is not None else []
+    values = labels.to_numpy() if isinstance(labels.dtype, np.dtype) else None
+    span = _small_int_range(values) if values is not None else None
+    if values is None or span is None:
+        class_index = _sorted_index([*pd.unique(labels), *extra])
+        return class_index.get_indexer(pd.Index(labels)).astype(np.int32), class_index
+    low, size = span
+    seen = (np.flatnonzero(_present(values, low, size)) + low).astype(values.dtype)
+    class_index = _sorted_index([*seen, *extra])
+    table = class_index.get_indexer(pd.Index(np.arange(low, low + size, dtype=values.dtype)))
+    return _lookup(values, low, table.astype(np.int32)), class_index
+
+
 def encode_answers(
     answers: pd.DataFrame | EncodedAnswers,
     *,
     classes: Iterable[Hashable] | None = None,
+    id_order: Literal["appearance", "any"] = "appearance",
 ) -> EncodedAnswers:
     """Encode a validated answers frame as integer codes.
 
@@ -248,26 +341,28 @@ def encode_answers(
             as is unless ``classes`` widens its class set).
         classes: Class labels to include even if nobody used them (e.g. the taxonomy, or
             gold labels); they are merged with the labels seen and sorted.
+        id_order: ``appearance``: items and labellers in order of first appearance.
+            ``any``: whichever order is cheapest (integer ids come out sorted), for callers
+            whose result does not depend on it, such as agreement statistics.
 
     Returns:
-        The encoded answers; items and labellers in order of first appearance.
+        The encoded answers.
     """
     if isinstance(answers, EncodedAnswers):
         if classes is None or set(classes) <= set(answers.classes):
             return answers
         answers = answers.to_frame()
-    item_codes, items = pd.factorize(answers["item_id"], sort=False)
-    labeller_codes, labellers = pd.factorize(answers["labeller_id"], sort=False)
-    seen = pd.unique(answers["label"])
-    class_index = _sorted_index([*seen, *(classes if classes is not None else [])])
-    label_codes = class_index.get_indexer(pd.Index(answers["label"]))
+    appearance = id_order == "appearance"
+    item_codes, items = _factorize(answers["item_id"], appearance=appearance)
+    labeller_codes, labellers = _factorize(answers["labeller_id"], appearance=appearance)
+    label_codes, class_index = _label_codes(answers["label"], classes)
     weights = answers["weight"].to_numpy(dtype=np.float64) if "weight" in answers.columns else None
     return EncodedAnswers(
-        item_codes=item_codes.astype(np.int32),
-        labeller_codes=labeller_codes.astype(np.int32),
-        label_codes=label_codes.astype(np.int32),
-        items=pd.Index(items),
-        labellers=pd.Index(labellers),
+        item_codes=item_codes,
+        labeller_codes=labeller_codes,
+        label_codes=label_codes,
+        items=items,
+        labellers=labellers,
         classes=class_index,
         weights=weights,
     )
