@@ -19,7 +19,9 @@ VALUES: list[list[str] | None] = [["gambling"], ["adult", "gambling"], None, ["c
 
 
 def _snapshot(session, project_id: int) -> int:
-    records = [{"external_id": key, "text": f"廣告「{key}」\r\n第 {n} 則"} for n, key in enumerate(IDS)]
+    records = [
+        {"external_id": key, "text": f"廣告「{key}」\r\n第 {n} 則"} for n, key in enumerate(IDS)
+    ]
     imports.import_item_records(session, SYSTEM_ACTOR, project_id, records)
     snapshot = Snapshot(project_id=project_id, method="majority", summary={})
     session.add(snapshot)
@@ -76,7 +78,16 @@ def test_rows_out_of_order_fall_back_to_the_sorting_writer(session, tmp_path: Pa
         return original(*columns).order_by(None).order_by(Item.external_id.desc())
 
     monkeypatch.setattr(export, "select", reversed_select)
+    fallback = export._fallback
+    calls: list[int] = []
+
+    def counted(*args):
+        calls.append(1)
+        return fallback(*args)
+
+    monkeypatch.setattr(export, "_fallback", counted)
     out = tmp_path / "out.jsonl"
     summary = export.export_project(session, SYSTEM_ACTOR, project_id, out, format="jsonl")
+    assert calls == [1]
     assert summary.n_items == len(IDS)
     assert out.read_bytes() == reference.read_bytes()
