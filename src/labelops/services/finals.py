@@ -24,6 +24,7 @@ from labelops.services.audit_trail import record_event
 from labelops.services.policy import Actor, authorize
 from labelops.services.projects import ProjectContext, get_project, load_project_context
 from labelops.store.models import FinalLabel, GoldAnswer, Label, Snapshot, Task
+from labelops.store.prepared import Prepared
 from labelops.store.types import utcnow
 from labelops.types import FinalStatus, LabelMode
 
@@ -74,11 +75,22 @@ def refresh_live_final_label(
 
 _FINALS = cast(Table, FinalLabel.__table__)
 _LABELS = cast(Table, Label.__table__)
-_LIVE_QUERY = select(_FINALS.c.id, _FINALS.c.status).where(
-    _FINALS.c.task_id == bindparam("task_id"), _FINALS.c.snapshot_id.is_(None)
+_LIVE_QUERY = Prepared(
+    select(_FINALS.c.id, _FINALS.c.status).where(
+        _FINALS.c.task_id == bindparam("task_id"), _FINALS.c.snapshot_id.is_(None)
+    )
 )
-_VOTES_QUERY = select(_LABELS.c.value).where(
-    _LABELS.c.task_id == bindparam("task_id"), _LABELS.c.is_current.is_(True)
+_VOTES_QUERY = Prepared(
+    select(_LABELS.c.value).where(
+        _LABELS.c.task_id == bindparam("task_id"), _LABELS.c.is_current.is_(True)
+    )
+)
+_LIVE_COLUMNS = ("value", "method", "confidence", "status", "n_labels", "updated_at")
+_INSERT_LIVE = Prepared(
+    insert(_FINALS), column_keys=("task_id", "project_id", "snapshot_id", *_LIVE_COLUMNS)
+)
+_UPDATE_LIVE = Prepared(
+    update(_FINALS).where(_FINALS.c.id == bindparam("b_id")), column_keys=_LIVE_COLUMNS
 )
 
 
@@ -89,10 +101,10 @@ def refresh_live_final_value(
     audited row stays. Core statements on the caller's transaction (the submit hot
     path); returns the new status, or None when the label is audited.
     """
-    live = connection.execute(_LIVE_QUERY, {"task_id": task_id}).first()
+    live = _LIVE_QUERY.first(connection, {"task_id": task_id})
     if live is not None and live.status == FinalStatus.AUDITED.value:
         return None
-    votes = connection.execute(_VOTES_QUERY, {"task_id": task_id}).scalars().all()
+    votes = _VOTES_QUERY.scalars(connection, {"task_id": task_id})
     vote = compute_item_vote(votes, multi_label=multi_label)
     status = FinalStatus.NEEDS_ADJUDICATION if vote.tied else FinalStatus.FINAL
     values = {
@@ -104,13 +116,12 @@ def refresh_live_final_value(
         "updated_at": now,
     }
     if live is None:
-        connection.execute(
-            insert(_FINALS).values(
-                task_id=task_id, project_id=project_id, snapshot_id=None, **values
-            )
+        _INSERT_LIVE.execute(
+            connection,
+            {"task_id": task_id, "project_id": project_id, "snapshot_id": None, **values},
         )
     else:
-        connection.execute(update(_FINALS).where(_FINALS.c.id == live.id).values(**values))
+        _UPDATE_LIVE.execute(connection, {"b_id": live.id, **values})
     return status.value
 
 

@@ -22,6 +22,7 @@ from labelops.services.policy import Actor, authorize
 from labelops.services.projects import load_project_context
 from labelops.services.queue import release_assignment, work_taxonomy
 from labelops.store.models import Assignment, FinalLabel, Label, Project, Task, Taxonomy
+from labelops.store.prepared import Prepared
 from labelops.store.types import utcnow
 from labelops.types import AssignmentStatus, FinalStatus, LabelMode, TaskStatus
 
@@ -90,7 +91,7 @@ def submit_label(
         # The hot path runs as Core statements (no ORM unit of work); a revision, the
         # rare case, goes through the ORM below.
         connection = session.connection()
-        row = connection.execute(_ASSIGNMENT_QUERY, {"assignment_id": assignment_id}).first()
+        row = _ASSIGNMENT_QUERY.first(connection, {"assignment_id": assignment_id})
         if row is None or row.labeller_id != actor.user_id:
             raise NotFound("errors.assignment.not_found", assignment=assignment_id)
         allowed, mode = work_taxonomy(connection, row)
@@ -121,18 +122,16 @@ def submit_label(
             "submitted_at": now,
             "active_ms": active_ms,
         }
-        label_id = connection.execute(_INSERT_LABEL, fields).scalar_one()
-        connection.execute(
-            _SUBMIT_ASSIGNMENT,
+        label_id = _INSERT_LABEL.scalar(connection, fields)
+        _SUBMIT_ASSIGNMENT.execute(
+            connection,
             {
                 "b_id": assignment_id,
                 "status": AssignmentStatus.SUBMITTED.value,
                 "submitted_at": now,
             },
         )
-        task = connection.execute(
-            _COUNT_LABEL, {"b_task_id": row.task_id, "b_overlap": row.overlap}
-        ).first()
+        task = _COUNT_LABEL.first(connection, {"b_task_id": row.task_id, "b_overlap": row.overlap})
         if task is None:
             raise NotFound("errors.assignment.not_found", assignment=assignment_id)
         final_status = None
@@ -154,7 +153,7 @@ _TASKS = cast(Table, Task.__table__)
 _PROJECTS = cast(Table, Project.__table__)
 _TAXONOMIES = cast(Table, Taxonomy.__table__)
 
-_ASSIGNMENT_QUERY = (
+_ASSIGNMENT_QUERY = Prepared(
     select(
         _ASSIGNMENTS.c.id,
         _ASSIGNMENTS.c.task_id,
@@ -177,14 +176,32 @@ _ASSIGNMENT_QUERY = (
     .with_for_update(of=_ASSIGNMENTS)
 )
 
-_INSERT_LABEL = _LABELS.insert().returning(_LABELS.c.id)
+_INSERT_LABEL = Prepared(
+    _LABELS.insert().returning(_LABELS.c.id),
+    column_keys=(
+        "assignment_id",
+        "task_id",
+        "project_id",
+        "labeller_id",
+        "vendor_id",
+        "value",
+        "revision",
+        "is_current",
+        "served_at",
+        "submitted_at",
+        "active_ms",
+    ),
+)
 
-_SUBMIT_ASSIGNMENT = _ASSIGNMENTS.update().where(_ASSIGNMENTS.c.id == bindparam("b_id"))
+_SUBMIT_ASSIGNMENT = Prepared(
+    _ASSIGNMENTS.update().where(_ASSIGNMENTS.c.id == bindparam("b_id")),
+    column_keys=("status", "submitted_at"),
+)
 
 # One statement counts the label and completes the task when it reaches the overlap
 # (SET expressions see the old row, so ``n_labels + 1`` is the new count). On
 # PostgreSQL the UPDATE locks the task row for the rest of the transaction.
-_COUNT_LABEL = (
+_COUNT_LABEL = Prepared(
     _TASKS.update()
     .where(_TASKS.c.id == bindparam("b_task_id"))
     .values(

@@ -36,6 +36,7 @@ from labelops.store.models import (
     Taxonomy,
     TaxonomyLabel,
 )
+from labelops.store.prepared import Prepared
 from labelops.store.types import utcnow
 from labelops.types import AssignmentStatus, Role, TaskStatus
 
@@ -109,19 +110,18 @@ def next_task(
             # commit flushes the WAL up to and past the lease it uses), and not waiting
             # for the WAL flush saves a disk sync (~3 ms here) on every next-task call.
             connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-        project = connection.execute(
-            _PROJECT_QUERY, {"project_id": project_id, "vendor_id": actor.vendor_id}
-        ).first()
+        project = _PROJECT_QUERY.first(
+            connection, {"project_id": project_id, "vendor_id": actor.vendor_id}
+        )
         if project is None or not project.vendor_assigned:
             raise NotFound("errors.project.not_found", project=project_id)
         keys, mode = work_taxonomy(connection, project)
-        held = connection.execute(
-            _HELD_QUERY,
-            {"labeller_id": labeller_id, "project_id": project_id, "now": now},
-        ).all()
+        held = _HELD_QUERY.rows(
+            connection, {"labeller_id": labeller_id, "project_id": project_id, "now": now}
+        )
         if held and (not prefetch or len(held) >= MAX_HELD_LEASES):
             lease = held[-1] if prefetch else held[0]
-            held_item = connection.execute(_ITEM_QUERY, {"task_id": lease.task_id}).one()
+            held_item = _ITEM_QUERY.one(connection, {"task_id": lease.task_id})
             return _served_task(lease.id, lease.task_id, held_item, keys, mode, lease)
         reclaim_expired_leases(session, project_id, now=now)
         want_gold = project.gold_rate > 0 and rng.random() < project.gold_rate
@@ -132,9 +132,7 @@ def next_task(
             return None
         seconds = project.lease_seconds or lease_seconds or DEFAULT_LEASE_SECONDS
         expires = now + timedelta(seconds=seconds)
-        item = connection.execute(
-            _ITEM_QUERY_REVIVE, {"task_id": task_id, "labeller_id": labeller_id}
-        ).one()
+        item = _ITEM_QUERY_REVIVE.one(connection, {"task_id": task_id, "labeller_id": labeller_id})
         if item.expired_assignment_id is not None:
             assignment_id = item.expired_assignment_id
             connection.execute(
@@ -145,8 +143,8 @@ def next_task(
                 )
             )
         else:
-            assignment_id = connection.execute(
-                _INSERT_ASSIGNMENT,
+            assignment_id = _INSERT_ASSIGNMENT.scalar(
+                connection,
                 {
                     "task_id": task_id,
                     "project_id": project_id,
@@ -158,8 +156,8 @@ def next_task(
                     "submitted_at": None,
                     "skip_reason": None,
                 },
-            ).scalar_one()
-        connection.execute(_TAKE_SLOT, {"task_id": task_id})
+            )
+        _TAKE_SLOT.execute(connection, {"task_id": task_id})
         return ServedTask(
             assignment_id=assignment_id,
             task_id=task_id,
@@ -180,7 +178,7 @@ _TAXONOMIES = cast(Table, Taxonomy.__table__)
 _TAXONOMY_LABELS = cast(Table, TaxonomyLabel.__table__)
 _PROJECT_VENDORS = cast(Table, ProjectVendor.__table__)
 
-_PROJECT_QUERY = (
+_PROJECT_QUERY = Prepared(
     select(
         _PROJECTS.c.overlap,
         _PROJECTS.c.gold_rate,
@@ -201,7 +199,7 @@ _PROJECT_QUERY = (
     .where(_PROJECTS.c.id == bindparam("project_id"))
 )
 
-_HELD_QUERY = (
+_HELD_QUERY = Prepared(
     select(
         _ASSIGNMENTS.c.id,
         _ASSIGNMENTS.c.task_id,
@@ -228,7 +226,7 @@ _ITEM_COLUMNS = (
     _ITEMS.c["metadata"],
 )
 
-_ITEM_QUERY = (
+_ITEM_QUERY = Prepared(
     select(*_ITEM_COLUMNS)
     .join(_TASKS, _TASKS.c.item_id == _ITEMS.c.id)
     .where(_TASKS.c.id == bindparam("task_id"))
@@ -236,7 +234,7 @@ _ITEM_QUERY = (
 
 # The item of a just-claimed task, and this labeller's expired lease on it, if any
 # (which is revived rather than duplicated: one assignment per task and labeller).
-_ITEM_QUERY_REVIVE = (
+_ITEM_QUERY_REVIVE = Prepared(
     select(
         *_ITEM_COLUMNS,
         select(_ASSIGNMENTS.c.id)
@@ -252,21 +250,34 @@ _ITEM_QUERY_REVIVE = (
     .where(_TASKS.c.id == bindparam("task_id"))
 )
 
-_INSERT_ASSIGNMENT = _ASSIGNMENTS.insert().returning(_ASSIGNMENTS.c.id)
+_INSERT_ASSIGNMENT = Prepared(
+    _ASSIGNMENTS.insert().returning(_ASSIGNMENTS.c.id),
+    column_keys=(
+        "task_id",
+        "project_id",
+        "labeller_id",
+        "vendor_id",
+        "status",
+        "served_at",
+        "lease_expires_at",
+        "submitted_at",
+        "skip_reason",
+    ),
+)
 
-_TAKE_SLOT = (
+_TAKE_SLOT = Prepared(
     _TASKS.update()
     .where(_TASKS.c.id == bindparam("task_id"))
     .values(slots_taken=_TASKS.c.slots_taken + 1)
 )
 
-_GIVE_SLOT = (
+_GIVE_SLOT = Prepared(
     _TASKS.update()
     .where(_TASKS.c.id == bindparam("task_id"))
     .values(slots_taken=_TASKS.c.slots_taken - 1)
 )
 
-_RECLAIM = (
+_RECLAIM = Prepared(
     _ASSIGNMENTS.update()
     .where(
         _ASSIGNMENTS.c.project_id == bindparam("b_project_id"),
@@ -327,16 +338,15 @@ def _claim_query(*, gold: bool) -> Select[int]:
     return query.with_for_update(skip_locked=True, of=_TASKS)
 
 
-_CLAIM = {gold: _claim_query(gold=gold) for gold in (False, True)}
+_CLAIM = {gold: Prepared(_claim_query(gold=gold)) for gold in (False, True)}
 
 
 def _claim(
     connection: Connection, project_id: int, overlap: int, labeller_id: int, *, gold: bool
 ) -> int | None:
-    value: int | None = connection.execute(
-        _CLAIM[gold],
-        {"project_id": project_id, "labeller_id": labeller_id, "overlap": overlap},
-    ).scalar()
+    value: int | None = _CLAIM[gold].scalar(
+        connection, {"project_id": project_id, "labeller_id": labeller_id, "overlap": overlap}
+    )
     return value
 
 
@@ -347,17 +357,15 @@ def reclaim_expired_leases(session: Session, project_id: int, *, now: datetime) 
         The number of leases expired now.
     """
     connection = session.connection()
-    expired_task_ids = list(
-        connection.execute(_RECLAIM, {"b_project_id": project_id, "b_now": now}).scalars()
-    )
+    expired_task_ids = _RECLAIM.scalars(connection, {"b_project_id": project_id, "b_now": now})
     for task_id in expired_task_ids:
-        connection.execute(_GIVE_SLOT, {"task_id": task_id})
+        _GIVE_SLOT.execute(connection, {"task_id": task_id})
     return len(expired_task_ids)
 
 
 def release_assignment(session: Session, assignment: Assignment) -> None:
     """Give a leased slot back to the queue (inside the caller's transaction)."""
-    session.connection().execute(_GIVE_SLOT, {"task_id": assignment.task_id})
+    _GIVE_SLOT.execute(session.connection(), {"task_id": assignment.task_id})
 
 
 def _served_task(
