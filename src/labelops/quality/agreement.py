@@ -49,7 +49,7 @@ __all__ = [
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -111,30 +111,54 @@ class AgreementResult:
 # --------------------------------------------------------------------------- preparation
 
 
-def _cell_keys(encoded: EncodedAnswers, width: int) -> npt.NDArray[np.signedinteger[Any]]:
-    """``item * width`` per answer, in int32 when the grid fits (half the bytes)."""
-    dtype = np.int32 if encoded.n_items * width < 2**31 else np.int64
-    keys: npt.NDArray[np.signedinteger[Any]] = encoded.item_codes.astype(dtype)
+_CHUNK = 1 << 18  # answers per pass over the codes: bounds the int64 temporaries
+
+
+def _chunks(n: int) -> list[slice]:
+    return [slice(start, min(start + _CHUNK, n)) for start in range(0, n, _CHUNK)]
+
+
+def _cell_keys(
+    rows: npt.NDArray[np.int32], width: int, columns: npt.NDArray[np.int32]
+) -> npt.NDArray[np.int64]:
+    """``rows * width + columns``: flat cell numbers of a (rows, width) grid."""
+    keys = rows.astype(np.int64)
     keys *= width
+    keys += columns
     return keys
+
+
+def _chunked_bincount(
+    rows: npt.NDArray[np.int32], width: int, columns: npt.NDArray[np.int32] | None, size: int
+) -> npt.NDArray[np.int64]:
+    """``np.bincount`` of the cell keys (of ``rows`` alone if ``columns`` is None), in chunks.
+
+    ``np.bincount`` copies its input to int64, so one call over every answer would hold
+    8 bytes per answer on top of the codes; chunks of 262,144 keep that to 2 MB.
+    """
+    counts = np.zeros(size, dtype=np.int64)
+    for part in _chunks(rows.size):
+        keys = rows[part] if columns is None else _cell_keys(rows[part], width, columns[part])
+        counts += np.bincount(keys, minlength=size)
+    return counts
 
 
 def _encoded(answers: pd.DataFrame | EncodedAnswers, duplicates: Duplicates) -> EncodedAnswers:
     # Agreement does not depend on the order of items or labellers: let the encoder pick.
     encoded = encode_answers(answers, id_order="any")
     width = max(encoded.n_labellers, 1)
-    key = _cell_keys(encoded, width)
-    key += encoded.labeller_codes
     n_cells = encoded.n_items * width
     # Sorting millions of keys dominated alpha's cost; when the (item, labeller) grid is
     # not much larger than the answers, marking cells in a one-byte-per-cell bitmap says
     # "no duplicates" in one pass (an int64 bincount there cost 8 bytes per cell).
-    if n_cells <= 4 * key.size + 1_000_000:
+    if n_cells <= 4 * encoded.n_answers + 1_000_000:
         seen = np.zeros(n_cells, dtype=bool)
-        seen[key] = True
-        if np.count_nonzero(seen) == key.size:
+        for part in _chunks(encoded.n_answers):
+            seen[_cell_keys(encoded.item_codes[part], width, encoded.labeller_codes[part])] = True
+        if np.count_nonzero(seen) == encoded.n_answers:
             return encoded
         del seen
+    key = _cell_keys(encoded.item_codes, width, encoded.labeller_codes)
     # Reverse so that np.unique's first occurrence is the last answer given.
     _, last_rev = np.unique(key[::-1], return_index=True)
     if last_rev.size == key.size:
@@ -162,19 +186,19 @@ def _encoded(answers: pd.DataFrame | EncodedAnswers, duplicates: Duplicates) -> 
 
 def _pairable(encoded: EncodedAnswers) -> tuple[FloatArray, int]:
     """Class counts of pairable items and the number of labellers on them."""
-    key = _cell_keys(encoded, encoded.n_classes)
-    key += encoded.label_codes
-    flat = np.bincount(key, minlength=encoded.n_items * encoded.n_classes)
-    del key
-    counts = flat.reshape(encoded.n_items, encoded.n_classes).astype(np.float64)
+    n_classes = encoded.n_classes
+    flat = _chunked_bincount(
+        encoded.item_codes, n_classes, encoded.label_codes, encoded.n_items * n_classes
+    )
+    counts = flat.reshape(encoded.n_items, n_classes).astype(np.float64)
     mask = counts.sum(axis=1) >= 2
     if not mask.any():
         raise InvalidInput("quality.no_pairable_items")
     if mask.all():
-        answered = np.bincount(encoded.labeller_codes, minlength=encoded.n_labellers)
+        answered = _chunked_bincount(encoded.labeller_codes, 1, None, encoded.n_labellers)
         return counts, int(np.count_nonzero(answered))
-    used = mask[encoded.item_codes]
-    answered = np.bincount(encoded.labeller_codes[used], minlength=encoded.n_labellers)
+    used = encoded.labeller_codes[mask[encoded.item_codes]]
+    answered = _chunked_bincount(used, 1, None, encoded.n_labellers)
     return counts[mask], int(np.count_nonzero(answered))
 
 
