@@ -10,7 +10,7 @@ one labeller labelling an item twice.
 Cost: each claim reads the queue index from its front: it passes over tasks whose
 slots are all leased and tasks this labeller already did, never the whole project.
 A claim is a few Core statements (project and vendor check, held leases, expired
-leases, the claim, the item, the lease); the taxonomy's keys come from a process
+leases, the claim that also takes the slot, the item, the lease); the taxonomy's keys come from a process
 cache, since a taxonomy version used by a project never changes.
 """
 
@@ -157,7 +157,6 @@ def next_task(
                     "skip_reason": None,
                 },
             )
-        _TAKE_SLOT.execute(connection, {"task_id": task_id})
         return ServedTask(
             assignment_id=assignment_id,
             task_id=task_id,
@@ -265,12 +264,6 @@ _INSERT_ASSIGNMENT = Prepared(
     ),
 )
 
-_TAKE_SLOT = Prepared(
-    _TASKS.update()
-    .where(_TASKS.c.id == bindparam("task_id"))
-    .values(slots_taken=_TASKS.c.slots_taken + 1)
-)
-
 _GIVE_SLOT = Prepared(
     _TASKS.update()
     .where(_TASKS.c.id == bindparam("task_id"))
@@ -338,7 +331,19 @@ def _claim_query(*, gold: bool) -> Select[int]:
     return query.with_for_update(skip_locked=True, of=_TASKS)
 
 
-_CLAIM = {gold: Prepared(_claim_query(gold=gold)) for gold in (False, True)}
+def _claim_statement(*, gold: bool) -> Prepared:
+    # Choosing the task and taking its slot are one statement: one round trip less on
+    # PostgreSQL, where the subquery's SKIP LOCKED row lock lasts to the end of the
+    # transaction.
+    return Prepared(
+        _TASKS.update()
+        .where(_TASKS.c.id == _claim_query(gold=gold).scalar_subquery())
+        .values(slots_taken=_TASKS.c.slots_taken + 1)
+        .returning(_TASKS.c.id)
+    )
+
+
+_CLAIM = {gold: _claim_statement(gold=gold) for gold in (False, True)}
 
 
 def _claim(
