@@ -154,3 +154,15 @@ def test_read_ahead_raises_the_readers_errors(session, tmp_path: Path):
         )
     assert [p.line for p in rows.value.problems] == [10, 13]
     assert session.scalar(select(func.count(Item.id))) == 0
+
+
+def test_sqlite_page_cache_is_restored_after_an_import(session, tmp_path: Path):
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    world = make_world(session, n_items=0)
+    before = session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
+    imports.import_items(
+        session, SYSTEM_ACTOR, world.project_ids["A"], _mixed_file(tmp_path), skip_invalid=True
+    )
+    assert session.connection().exec_driver_sql("PRAGMA cache_size").scalar() == before
+    session.commit()

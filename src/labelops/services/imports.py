@@ -53,6 +53,7 @@ __all__ = ["ImportReport", "import_item_records", "import_items"]
 
 _IN_CHUNK = 2000  # bound parameters per IN (...) query, safe on SQLite and PostgreSQL
 MAX_MEDIA_BYTES = 200 * 1024 * 1024
+_IMPORT_CACHE_KIB = -512 * 1024  # PRAGMA cache_size: negative means KiB
 
 
 @dataclass
@@ -115,7 +116,7 @@ def import_items(
     media_root = media_root or path.parent
     problems: list[RowProblem] = []
     report = ImportReport(import_id=None)
-    with _gc_paused(), transaction(session):
+    with _gc_paused(), transaction(session), _large_page_cache(session):
         context = load_project_context(session, project_id)
         batch_row = ImportBatch(
             project_id=project_id,
@@ -371,6 +372,27 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if collecting:
             gc.enable()
+
+
+@contextmanager
+def _large_page_cache(session: Session) -> Iterator[None]:
+    """SQLite: a 512 MiB page cache on the import's connection while it runs.
+
+    The engine's 64 MiB does not hold the content-hash index of a million items, whose
+    random inserts then spill pages to the WAL and read them back before the commit
+    (about 6 % of a 1M import's CPU). Pages are allocated as needed, so a small import
+    uses little of it; the connection goes back to the pool with its usual setting.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size={_IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size={int(before or 0)}")
 
 
 def _media_blobs(row: ItemRow, media_root: Path) -> list[bytes]:
