@@ -1,16 +1,22 @@
-"""Lots: selection by vendor, window and batch; one lot per label; freezing on audit start."""
+"""Lots: selection by vendor, window and batch; one lot per label; freezing on audit start;
+risk scores of a lot's labels (labeller skill learned from gold answers)."""
 
 from __future__ import annotations
 
+import math
+import random
 from datetime import timedelta
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
 from factories import make_world
 from labelops.errors import InvalidInput, NotFound, PermissionDenied
-from labelops.services import audits, labelling, lots, queue
-from labelops.store.audit_models import AuditLot, AuditLotLabel
+from labelops.quality.aggregation import DawidSkene
+from labelops.quality.risk import compute_label_risk, estimate_label_error
+from labelops.services import audits, gold, labelling, lots, queue
+from labelops.store.audit_models import AuditLot, AuditLotLabel, AuditSample
 from labelops.store.models import ImportBatch
 from labelops.store.types import utcnow
 
@@ -138,3 +144,103 @@ def test_freeze_replaces_revised_labels_by_their_current_revision(session):
     audits.start_audit(session, auditor, lot.id, seed=1)
     members = set(lots.lot_label_ids(session, lot.id))
     assert revised.label.id in members and len(members) == 3
+
+
+class _GoldFirst(random.Random):
+    """Draws 0.0, so the queue serves a labeller's gold tasks before the others."""
+
+    def random(self) -> float:
+        return 0.0
+
+
+def test_risk_scores_learn_labeller_skill_from_gold_answers(session):
+    """Two labellers who look alike on the lot; only gold shows that ``bad`` is unreliable.
+
+    On the 30 lot items they agree on 20 and split on 10, taking each side of the split
+    equally often, so nothing in the lot itself says whose label to distrust. On the 10 gold
+    items ``good`` gives the gold answer and ``bad`` a wrong one. A risk score that uses the
+    gold answers as known truth (Dawid-Skene fitted with gold clamped, then
+    ``estimate_label_error(..., gold=...)``) must rank every split label of ``bad`` above
+    every split label of ``good``; one that skips gold items cannot tell them apart.
+    """
+    world = make_world(session, n_items=40, overlap=2, n_labellers=2, gold_rate=0.5)
+    project_id, vendor_id = world.project_ids["A"], world.vendor_ids["A"]
+    auditor = world.actors["auditor"]
+    good, bad = world.actors["labeller-a1"], world.actors["labeller-a2"]
+    classes = ("compliant", "gambling")
+    for index in range(10):
+        gold.mark_gold(
+            session,
+            auditor,
+            project_id,
+            f"a-{index:05d}",
+            [classes[index % 2]],
+            explanation_en="why",
+            explanation_zh="原因",
+        )
+
+    def answer(actor, index):
+        right = classes[index % 2]
+        wrong = classes[1 - index % 2]
+        if index < 10:  # gold
+            return right if actor is good else wrong
+        if index < 30:  # agreed
+            return right
+        # split: good takes "right" on even items, bad on odd ones
+        return right if (actor is good) == (index % 2 == 0) else wrong
+
+    when = utcnow() - timedelta(minutes=5)
+    label_of: dict[int, tuple[str, int]] = {}
+    answers: list[tuple[int, str, str, int]] = []
+    gold_of: dict[int, str] = {}
+    for name, actor in (("good", good), ("bad", bad)):
+        while (
+            served := queue.next_task(session, actor, project_id, now=when, rng=_GoldFirst())
+        ) is not None:
+            index = int(served.item["external_id"].split("-")[1])
+            result = labelling.submit_label(
+                session, actor, served.assignment_id, [answer(actor, index)], now=when
+            )
+            label_of[result.label.id] = (name, index)
+            answers.append((served.task_id, name, answer(actor, index), result.label.id))
+            if index < 10:
+                gold_of[served.task_id] = classes[index % 2]
+    lot = lots.create_lot(session, auditor, project_id, vendor_id)
+    label_ids = lots.lot_label_ids(session, lot.id)
+    assert lot.n_labels == 60  # gold labels are never lot members
+    assert all(label_of[i][1] >= 10 for i in label_ids)
+
+    scores = lots.compute_label_risk_scores(session, project_id, label_ids)
+    assert set(scores) == set(label_ids)
+    split = {
+        who: [scores[i] for i in label_ids if label_of[i][0] == who and label_of[i][1] >= 30]
+        for who in ("good", "bad")
+    }
+    assert len(split["good"]) == len(split["bad"]) == 10
+    assert min(split["bad"]) > max(split["good"]) + 0.2
+    agreed = [scores[i] for i in label_ids if label_of[i][1] < 30]
+    assert max(agreed) < min(split["bad"])
+    # ... and is exactly the pipeline of bench/audit_yield.py (no speed signal here).
+    frame = pd.DataFrame(answers, columns=["item_id", "labeller_id", "label", "label_id"])
+    truth = pd.Series(gold_of)
+    posterior = DawidSkene().fit(frame, gold=truth).probas_
+    error = estimate_label_error(frame, posterior, gold=truth).probability
+    risk = compute_label_risk(posterior_disagreement=error)
+    expected = dict(zip(frame["label_id"], risk, strict=True))
+    assert [scores[i] for i in label_ids] == pytest.approx([expected[i] for i in label_ids])
+    # Scores come from the label's own project only (project B has no labels).
+    elsewhere = lots.compute_label_risk_scores(session, world.project_ids["B"], label_ids[:1])
+    assert list(elsewhere) == label_ids[:1] and math.isnan(elsewhere[label_ids[0]])
+
+    # The production audit path ranks the same way: its targeted part is bad's split labels.
+    audit = audits.start_audit(
+        session, auditor, lot.id, plan="margin", margin=0.3, targeted=5, seed=3
+    )
+    targeted = session.scalars(
+        select(AuditSample.label_id).where(
+            AuditSample.audit_id == audit.id, AuditSample.part == "targeted"
+        )
+    ).all()
+    assert len(targeted) == 5
+    assert {label_of[i][0] for i in targeted} == {"bad"}
+    assert all(label_of[i][1] >= 30 for i in targeted)

@@ -7,7 +7,8 @@ after the freeze go to the next lot. Only current labels of non-gold tasks are p
 lots: gold items measure labellers, they are not vendor output.
 
 :func:`compute_label_risk_scores` scores a lot's labels for the risk-targeted part of
-an audit (features from the project's labels, combined by :mod:`labelops.quality.risk`).
+an audit (features from the project's labels and gold answers, combined by
+:mod:`labelops.quality.risk`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from labelops.store.models import GoldAnswer, ImportBatch, Label, Task, Vendor
 from labelops.store.types import utcnow
 
 if TYPE_CHECKING:
-    pass
+    import pandas as pd
 
 __all__ = [
     "LOT_STATUSES",
@@ -339,21 +340,34 @@ def lot_label_ids(session: Session, lot_id: int) -> list[int]:
 def compute_label_risk_scores(
     session: Session, project_id: int, label_ids: Sequence[int]
 ) -> dict[int, float]:
-    """Risk that each label is wrong, from the project's labels (no authorisation).
+    """Risk that each label is wrong, from what the project knows before the audit.
 
-    Features (see :mod:`labelops.quality.risk`): disagreement with the Dawid-Skene
-    posterior fitted on the project's current non-gold labels; the labeller's error rate
-    on gold; the item's disagreement (1 - majority share); and speed, the handle time
-    (``active_ms``, else ``submitted_at - served_at``) against the labeller's median.
+    Mirrors ``bench/audit_yield.py``, where this score reaches 3x the random audit yield:
+    Dawid-Skene is fitted on the project's current labels *including* those on gold tasks,
+    with the gold answers clamped (so each labeller's confusion matrix is learned from gold
+    as well as from agreement), and :func:`~labelops.quality.risk.estimate_label_error`
+    (``gold=`` the same answers) turns its posterior into the probability that each label
+    is wrong: the ``posterior_disagreement`` feature. The other features of
+    :func:`~labelops.quality.risk.compute_label_risk` (default ``combine="stand-in"``):
+    the labeller's error rate on gold (Beta(1, 1)-smoothed) and the item's disagreement
+    (1 - plurality share), which count only where there is no posterior (a single class);
+    and speed, the handle time (``active_ms``, else ``submitted_at - served_at``) against
+    the labeller's median on non-gold tasks.
+
+    Only labels and gold answers are read, never audit verdicts or final labels, so the
+    lot's own audit cannot leak into its ranking. Labels on gold tasks inform the fit but
+    are scored only if they are in ``label_ids`` (lots hold no gold labels); such a label
+    is known right or wrong (probability 0 or 1).
 
     Returns:
-        ``label_id -> score`` in (0, 1) for every id in ``label_ids``.
+        ``label_id -> score`` in (0, 1) for every id in ``label_ids`` (NaN for an id that
+        is not a current label of the project).
     """
     import numpy as np
     import pandas as pd
 
     from labelops.quality.aggregation import DawidSkene
-    from labelops.quality.risk import compute_label_risk
+    from labelops.quality.risk import compute_label_risk, estimate_label_error
 
     if not label_ids:
         return {}
@@ -366,9 +380,10 @@ def compute_label_risk_scores(
             Label.served_at,
             Label.submitted_at,
             Label.active_ms,
+            Task.is_gold,
         )
         .join(Task, Task.id == Label.task_id)
-        .where(Label.project_id == project_id, Label.is_current.is_(True), Task.is_gold.is_(False))
+        .where(Label.project_id == project_id, Label.is_current.is_(True))
     ).all()
     frame = pd.DataFrame(
         [
@@ -376,31 +391,37 @@ def compute_label_risk_scores(
                 "label_id": int(r[0]),
                 "item_id": int(r[1]),
                 "labeller_id": int(r[2]),
-                "label": "+".join(r[3]),
+                "label": _class_of(r[3]),
                 "handle_time_s": (
                     r[6] / 1000.0 if r[6] is not None else (r[5] - r[4]).total_seconds()
                 ),
+                "is_gold": bool(r[7]),
             }
             for r in rows
-        ]
+        ],
+        columns=["label_id", "item_id", "labeller_id", "label", "handle_time_s", "is_gold"],
     )
-    wanted = frame[frame["label_id"].isin(set(label_ids))].set_index("label_id")
+    gold = _gold_answers(session, project_id)
+    gold = gold[gold.index.isin(frame["item_id"])]  # gold nobody answered says nothing
+    answers = frame[["item_id", "labeller_id", "label"]]
+    in_lot = frame["label_id"].isin(set(label_ids)).to_numpy()
+    wanted = frame[in_lot].set_index("label_id")
     posterior = np.full(len(wanted), np.nan)
-    if frame["label"].nunique() > 1:
-        probas = DawidSkene().fit_predict_proba(frame[["item_id", "labeller_id", "label"]])
-        rows_at = probas.index.get_indexer(pd.Index(wanted["item_id"]))
-        columns_at = probas.columns.get_indexer(pd.Index(wanted["label"]))
-        posterior = 1.0 - probas.to_numpy(dtype=float)[rows_at, columns_at]
+    if len(set(frame["label"]) | set(gold)) > 1:
+        known = gold if len(gold) else None
+        probas = DawidSkene().fit(answers, gold=known).probas_
+        error = estimate_label_error(answers, probas, gold=known)
+        posterior = error.probability[in_lot]
     counts = frame.groupby(["item_id", "label"]).size()
     majority_share = counts.groupby(level=0).max() / counts.groupby(level=0).sum()
     item_disagreement = 1.0 - majority_share.reindex(wanted["item_id"]).to_numpy(dtype=float)
-    gold = _gold_error_rates(session, project_id)
-    labeller_error = np.array([gold.get(int(w), np.nan) for w in wanted["labeller_id"]])
+    labeller_error = _gold_error_rates(frame, gold).reindex(wanted["labeller_id"])
     times = frame["handle_time_s"].clip(lower=0.001)
-    medians = times.groupby(frame["labeller_id"]).median()
+    on_tasks = ~frame["is_gold"]
+    medians = times[on_tasks].groupby(frame["labeller_id"][on_tasks]).median()
     scores = compute_label_risk(
         posterior_disagreement=posterior,
-        labeller_error=labeller_error,
+        labeller_error=labeller_error.to_numpy(dtype=float),
         item_disagreement=item_disagreement,
         handle_time_s=wanted["handle_time_s"].clip(lower=0.001).to_numpy(dtype=float),
         median_handle_time_s=medians.reindex(wanted["labeller_id"]).to_numpy(dtype=float),
@@ -409,20 +430,34 @@ def compute_label_risk_scores(
     return {int(i): by_id.get(int(i), float("nan")) for i in label_ids}
 
 
-def _gold_error_rates(session: Session, project_id: int) -> dict[int, float]:
-    """``labeller_id -> 1 - accuracy`` on the project's gold items (current labels)."""
+def _class_of(value: Sequence[str]) -> str:
+    """One class per label value for the risk model: the keys, sorted, joined by ``+``
+    (sorted so that a gold answer and a label with the same keys are the same class)."""
+    return "+".join(sorted(value))
+
+
+def _gold_answers(session: Session, project_id: int) -> pd.Series:
+    """``task_id -> class`` of the project's gold tasks (their gold answers)."""
+    import pandas as pd
+
     rows = session.execute(
-        select(Label.labeller_id, Label.value, GoldAnswer.value)
-        .join(Task, Task.id == Label.task_id)
+        select(Task.id, GoldAnswer.value)
         .join(
             GoldAnswer,
             (GoldAnswer.item_id == Task.item_id) & (GoldAnswer.project_id == Task.project_id),
         )
-        .where(Label.project_id == project_id, Label.is_current.is_(True), Task.is_gold.is_(True))
+        .where(Task.project_id == project_id, Task.is_gold.is_(True))
     )
-    seen: dict[int, list[int]] = {}
-    for labeller_id, answer, truth in rows:
-        entry = seen.setdefault(int(labeller_id), [0, 0])
-        entry[0] += 1
-        entry[1] += int(sorted(answer) == sorted(truth))
-    return {who: 1.0 - correct / n for who, (n, correct) in seen.items()}
+    return pd.Series({int(task_id): _class_of(value) for task_id, value in rows}, dtype=object)
+
+
+def _gold_error_rates(frame: pd.DataFrame, gold: pd.Series) -> pd.Series:
+    """``labeller_id -> 1 - accuracy`` on the gold tasks, Beta(1, 1)-smoothed as in the
+    bench; labellers without a gold answer are absent (NaN after a reindex)."""
+    import pandas as pd
+
+    truth = gold.reindex(frame["item_id"]).to_numpy()
+    on_gold = pd.notna(truth)
+    correct = frame["label"].to_numpy()[on_gold] == truth[on_gold]
+    tally = pd.Series(correct, dtype=float).groupby(frame["labeller_id"].to_numpy()[on_gold])
+    return 1.0 - (tally.sum() + 1.0) / (tally.count() + 2.0)
