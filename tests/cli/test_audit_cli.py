@@ -181,3 +181,75 @@ def test_error_types_and_switching_commands(cli_env, session, tmp_path):
     state = _run("switching", "project-a", "--vendor", "vendor-A", "--json")
     assert state.exit_code == 0 and json.loads(state.stdout)["inspection"] == "normal"
     assert _run("switching", "project-a", "--vendor", "vendor-A", "--resume").exit_code == 4
+
+
+CONTRACT_KEYS = {"code_letter", "sample_size", "accept", "reject", "inspection", "level", "aql"}
+
+
+def _squeezed(text):
+    """The text without whitespace, so Rich's line wrapping does not matter."""
+    return "".join(text.split())
+
+
+def _row(field, value):
+    """A squeezed row of the plan table."""
+    return f"│{_squeezed(field)}│{value}│"
+
+
+def test_plan_json_says_when_reduced_inspection_reinstates_normal(cli_env):
+    # Table II-C, code letter J: reduced AQL 2.5 is n=32, Ac=2, Re=5 (a gap of 3 and 4).
+    gap = _run("plan", "--lot-size", "1000", "--aql", "2.5", "--inspection", "reduced", "--json")
+    assert gap.exit_code == 0, gap.output
+    payload = json.loads(gap.stdout)
+    assert CONTRACT_KEYS <= set(payload) and "plan_letter" not in payload
+    assert (payload["sample_size"], payload["accept"], payload["reject"]) == (32, 2, 5)
+    assert payload["reinstates_normal_between"] == [3, 4]
+    # AQL 0.65: Ac=0, Re=2, so a single count (1) reinstates normal inspection.
+    single = json.loads(
+        _run(
+            "plan", "--lot-size", "1000", "--aql", "0.65", "--inspection", "reduced", "--json"
+        ).stdout
+    )
+    assert (single["accept"], single["reject"], single["reinstates_normal_between"]) == (
+        0,
+        2,
+        [1, 1],
+    )
+    # No gap: a reduced plan reached by an arrow (H: Ac=0, Re=1), normal and tightened plans.
+    arrow = json.loads(
+        _run(
+            "plan", "--lot-size", "1000", "--aql", "0.25", "--inspection", "reduced", "--json"
+        ).stdout
+    )
+    assert (arrow["code_letter"], arrow["plan_letter"], arrow["accept"], arrow["reject"]) == (
+        "J",
+        "H",
+        0,
+        1,
+    )
+    assert arrow["reinstates_normal_between"] is None
+    for inspection in ("normal", "tightened"):
+        plain = json.loads(
+            _run(
+                "plan", "--lot-size", "1000", "--aql", "2.5", "--inspection", inspection, "--json"
+            ).stdout
+        )
+        assert plain["reject"] == plain["accept"] + 1
+        assert plain["reinstates_normal_between"] is None
+
+
+def test_plan_table_shows_the_reinstatement_rule_in_both_languages(cli_env, monkeypatch):
+    args = ("plan", "--lot-size", "1000", "--aql", "2.5", "--inspection")
+    english = _run(*args, "reduced")
+    assert english.exit_code == 0, english.output
+    text = _squeezed(english.stdout)
+    assert _row("Accept, reinstate normal inspection (defects)", "3-4") in text
+    assert _squeezed("above Ac (2) and below Re (5) accepts the lot") in text
+    assert "audit.plan." not in english.stdout  # every id has a text
+    normal = _squeezed(_run(*args, "normal").stdout)
+    assert "reinstate" not in normal and _row("Reject (Re)", "6") in normal
+    monkeypatch.setenv("LABELOPS_LANG", "zh-Hant")
+    chinese = _squeezed(_run(*args, "reduced").stdout)
+    assert _row("允收但恢復正常檢驗（缺失數）", "3-4") in chinese
+    assert "缺失數大於允收數Ac（2）且小於拒收數Re（5）時，本批次允收" in chinese
+    assert "恢復正常檢驗" not in _squeezed(_run(*args, "normal").stdout)

@@ -29,13 +29,33 @@ def _t(message_id: str) -> str:
     return translate(message_id, settings().lang)
 
 
+def _reinstates_normal_between(plan: SamplingPlan) -> tuple[int, int] | None:
+    """Defect counts that accept the lot but reinstate normal inspection, or None.
+
+    On reduced inspection Table II-C can leave a gap between Ac and Re; MIL-STD-105E
+    (and ISO 2859-1) then accept the lot when the count falls strictly between them, but
+    switch back to normal inspection for the next lot. Normal and tightened plans have
+    ``Re = Ac + 1``, so no gap.
+
+    Returns:
+        ``(accept + 1, reject - 1)``, both inclusive, or None when there is no gap.
+    """
+    if plan.inspection == "reduced" and plan.reject > plan.accept + 1:
+        return plan.accept + 1, plan.reject - 1
+    return None
+
+
 def plan_payload(plan: SamplingPlan) -> dict[str, object]:
     """The JSON object of ``audit plan --json``.
 
     Keys ``code_letter`` (the lot's letter), ``sample_size``, ``accept``, ``reject``
-    (the plan actually used), ``inspection``, ``level``, ``aql``; plus ``plan_letter``
-    only when an arrow of the master table sent the lot to another letter's plan.
+    (the plan actually used), ``inspection``, ``level``, ``aql``;
+    ``reinstates_normal_between``, ``[low, high]`` (inclusive) or null: the defect counts
+    that accept the lot but reinstate normal inspection (reduced plans with a gap between
+    Ac and Re, see :func:`_reinstates_normal_between`); plus ``plan_letter`` only when an
+    arrow of the master table sent the lot to another letter's plan.
     """
+    gap = _reinstates_normal_between(plan)
     payload: dict[str, object] = {
         "code_letter": plan.code_letter,
         "sample_size": plan.sample_size,
@@ -44,6 +64,7 @@ def plan_payload(plan: SamplingPlan) -> dict[str, object]:
         "inspection": plan.inspection,
         "level": plan.level,
         "aql": plan.aql,
+        "reinstates_normal_between": list(gap) if gap else None,
     }
     if plan.plan_letter != plan.code_letter:
         payload["plan_letter"] = plan.plan_letter
@@ -82,8 +103,25 @@ def plan_command(
     ]
     if plan.plan_letter != plan.code_letter:
         rows.insert(1, ("audit.plan.plan_letter", plan.plan_letter))
+    gap = _reinstates_normal_between(plan)
+    if gap:
+        low, high = gap
+        span = str(low) if low == high else f"{low}-{high}"
+        rows.insert(
+            rows.index(("audit.plan.reject", str(plan.reject))) + 1,
+            ("audit.plan.reinstates_normal_between", span),
+        )
     for message_id, value in rows:
         table.add_row(_t(message_id), value)
     console.print(table)
+    if gap:
+        console.print(
+            translate(
+                "audit.plan.reinstates_normal_note",
+                settings().lang,
+                accept=plan.accept,
+                reject=plan.reject,
+            )
+        )
     if plan.full_inspection:
         console.print(_t("audit.plan.full_inspection"))
