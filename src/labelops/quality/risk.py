@@ -139,7 +139,7 @@ def compute_label_risk(
     """
     if combine not in ("stand-in", "sum"):
         raise InvalidInput(
-            "quality.bad_method", field="combine", value=combine, allowed="stand-in, sum"
+            "quality.risk.bad_combine", field="combine", value=combine, allowed="stand-in, sum"
         )
     given = {
         "posterior_disagreement": posterior_disagreement,
