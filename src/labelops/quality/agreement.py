@@ -143,9 +143,13 @@ def _chunked_bincount(
     return counts
 
 
-def _encoded(answers: pd.DataFrame | EncodedAnswers, duplicates: Duplicates) -> EncodedAnswers:
-    # Agreement does not depend on the order of items or labellers: let the encoder pick.
-    encoded = encode_answers(answers, id_order="any")
+def _encoded(
+    answers: pd.DataFrame | EncodedAnswers, duplicates: Duplicates, *, resampled: bool
+) -> EncodedAnswers:
+    # A statistic does not depend on the order of items or labellers, so without a
+    # bootstrap the encoder may pick the cheapest order. A bootstrap draws items by
+    # position: there the order of first appearance keeps a seed's interval what it was.
+    encoded = encode_answers(answers, id_order="appearance" if resampled else "any")
     width = max(encoded.n_labellers, 1)
     n_cells = encoded.n_items * width
     # Sorting millions of keys dominated alpha's cost; when the (item, labeller) grid is
@@ -521,7 +525,7 @@ def compute_krippendorff_alpha(
     if level not in ("nominal", "ordinal"):
         raise InvalidInput("quality.bad_level", field="level", value=level)
     _check_resamples(n_resamples)
-    encoded = _encoded(answers, duplicates)
+    encoded = _encoded(answers, duplicates, resampled=n_resamples > 0)
     counts, n_labellers = _pairable(encoded)
     return _result(
         "krippendorff_alpha",
@@ -578,7 +582,7 @@ def compute_fleiss_kappa(
     """
     _check_resamples(n_resamples)
     _check_ci_method(ci_method)
-    encoded = _encoded(answers, duplicates)
+    encoded = _encoded(answers, duplicates, resampled=ci_method == "bootstrap" and n_resamples > 0)
     counts, n_labellers = _pairable(encoded)
     return _result(
         "fleiss_kappa",
@@ -630,7 +634,7 @@ def compute_gwet_ac1(
     the presence of high agreement. BJMSP 61(1), 29-48.
     """
     _check_resamples(n_resamples)
-    encoded = _encoded(answers, duplicates)
+    encoded = _encoded(answers, duplicates, resampled=n_resamples > 0)
     counts, n_labellers = _pairable(encoded)
     return _result(
         "gwet_ac1",
@@ -675,7 +679,7 @@ def compute_percent_agreement(
         InvalidInput: Nothing pairable, a duplicate answer, or bad options.
     """
     _check_resamples(n_resamples)
-    encoded = _encoded(answers, duplicates)
+    encoded = _encoded(answers, duplicates, resampled=n_resamples > 0)
     counts, n_labellers = _pairable(encoded)
     return _result(
         "percent",
@@ -731,7 +735,7 @@ def compute_cohen_kappa(
     """
     _check_resamples(n_resamples)
     _check_ci_method(ci_method)
-    encoded = _encoded(answers, duplicates)
+    encoded = _encoded(answers, duplicates, resampled=ci_method == "bootstrap" and n_resamples > 0)
     if labellers is None:
         if encoded.n_labellers != 2:
             raise InvalidInput("quality.cohen_two_labellers", count=encoded.n_labellers)
