@@ -4,14 +4,20 @@ SQLite runs in WAL mode with ``synchronous=NORMAL`` (durable across application
 crashes, fast), foreign keys on, and a busy timeout so concurrent writers wait
 instead of failing. PostgreSQL uses a normal connection pool.
 
-Inside one process, SQLite write transactions also queue on a per-file lock before
-``BEGIN IMMEDIATE``: otherwise concurrent writers meet SQLite's busy handler, which
-sleeps in steps of up to 100 ms, and 50 concurrent labellers crawled (32 labels/s).
+SQLite write transactions also queue on a per-database writer lock before
+``BEGIN IMMEDIATE`` (threads of a process on a mutex, processes on an ``flock`` of a
+``.writer-lock`` file beside the database): otherwise concurrent writers meet SQLite's
+busy handler, which sleeps in steps of up to 100 ms, and 50 concurrent labellers
+crawled (32 labels/s). With the file lock, several server workers (or a CLI import
+next to the server) hand the database over without those sleeps.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,12 +42,10 @@ __all__ = [
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
-_WRITER_LOCKS: dict[str, threading.Lock] = {}
+_WRITER_LOCKS: dict[str, _WriterLock] = {}
 _WRITER_LOCKS_GUARD = threading.Lock()
 _HOLDS_WRITER_LOCK = "labelops_writer_lock"
-_ENGINE_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = (
-    weakref.WeakKeyDictionary()
-)
+_ENGINE_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, _WriterLock] = weakref.WeakKeyDictionary()
 
 
 def create_engine_for(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
@@ -100,10 +104,67 @@ WRITE_OPTION = "labelops_write"
 """Execution option a service sets on its connection to start a write transaction."""
 
 
-def _writer_lock(database: str) -> threading.Lock:
-    key = str(Path(database).resolve()) if database and database != ":memory:" else database
+class _WriterLock:
+    """The queue of one SQLite database's writers: this process's threads, then processes.
+
+    A plain mutex, not an RLock: a transaction may end on another thread than the one
+    that began it (FastAPI runs dependencies and handlers on pool threads).
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self._mutex = threading.Lock()
+        self._path = path  # None: an in-memory database, private to this process
+        self._fd: int | None = None
+        self._fd_pid = 0
+
+    def locked(self) -> bool:
+        """Whether a writer of this process holds the lock."""
+        return self._mutex.locked()
+
+    def acquire(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` seconds for the lock; False when it did not come."""
+        deadline = time.monotonic() + timeout_s
+        if not self._mutex.acquire(timeout=timeout_s):
+            return False
+        if self._path is None:
+            return True
+        fd = self._file()
+        pause_s = 0.0001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self._mutex.release()
+                    return False
+                time.sleep(pause_s)  # another process's transaction: usually a few ms
+                pause_s = min(pause_s * 2, 0.002)
+
+    def release(self) -> None:
+        """Hand the lock to the next writer."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._mutex.release()
+
+    def _file(self) -> int:
+        # Opened once per process (a forked child must not share the parent's open
+        # file, whose lock would then be shared too).
+        if self._fd is None or self._fd_pid != os.getpid():
+            assert self._path is not None
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+            self._fd_pid = os.getpid()
+        return self._fd
+
+
+def _writer_lock(database: str) -> _WriterLock:
+    in_memory = not database or database == ":memory:" or database.startswith("file::memory:")
+    key = database if in_memory else str(Path(database).resolve())
     with _WRITER_LOCKS_GUARD:
-        return _WRITER_LOCKS.setdefault(key, threading.Lock())
+        lock = _WRITER_LOCKS.get(key)
+        if lock is None:
+            lock = _WRITER_LOCKS[key] = _WriterLock(None if in_memory else key + ".writer-lock")
+        return lock
 
 
 def writes_wait(engine: Engine) -> bool:
@@ -117,18 +178,16 @@ def writes_wait(engine: Engine) -> bool:
     return lock is None or lock.locked()
 
 
-def _sqlite_begin(connection: Any, lock: threading.Lock) -> None:
+def _sqlite_begin(connection: Any, lock: _WriterLock) -> None:
     # Writes take the write lock up front (BEGIN IMMEDIATE), so they wait for each other
     # under busy_timeout instead of failing on a read-to-write upgrade; reads start
     # deferred so an idle reader never blocks writers (WAL lets them run side by side).
     if not connection.get_execution_options().get(WRITE_OPTION):
         connection.exec_driver_sql("BEGIN")
         return
-    # Same-process writers queue here first. A plain Lock, not an RLock: a transaction
-    # may end on another thread than the one that began it (FastAPI runs dependencies
-    # and handlers on pool threads). If a holder never finishes, the timeout hands the
+    # Writers queue here first. If a holder never finishes, the timeout hands the
     # decision back to SQLite's busy timeout, as before this lock existed.
-    if lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+    if lock.acquire(SQLITE_BUSY_TIMEOUT_MS / 1000):
         connection.info[_HOLDS_WRITER_LOCK] = lock
     try:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
