@@ -53,3 +53,31 @@ def test_timestamps_are_timezone_aware_utc(session):
     assert vendor.created_at.tzinfo is not None
     assert vendor.created_at.utcoffset() == UTC.utcoffset(None)
     assert abs((datetime.now(UTC) - vendor.created_at).total_seconds()) < 600
+
+
+def test_schema_check_reads_the_migrations_as_alembic_does():
+    from alembic.script import ScriptDirectory
+
+    from labelops.store.engine import migration_revisions
+    from labelops.store.migrate import alembic_config
+
+    scripts = ScriptDirectory.from_config(alembic_config(None))
+    by_alembic = {script.revision: script.down_revision for script in scripts.walk_revisions()}
+    assert migration_revisions() == by_alembic
+    assert expected_revision() == scripts.get_current_head()
+
+
+def test_server_process_does_not_load_alembic(database_url, tmp_path):
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from labelops.api import create_app; create_app(); "
+        "print(sorted(m for m in ('alembic', 'mako', 'pygments', 'pandas', 'numpy') "
+        "if m in sys.modules))"
+    )
+    env = {"LABELOPS_DATABASE_URL": database_url, "LABELOPS_HOME": str(tmp_path), "PATH": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
+    )
+    assert done.stdout.strip() == "[]"

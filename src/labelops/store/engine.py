@@ -14,6 +14,7 @@ next to the server) hand the database over without those sleeps.
 
 from __future__ import annotations
 
+import ast
 import fcntl
 import os
 import threading
@@ -21,6 +22,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ __all__ = [
     "create_engine_for",
     "current_revision",
     "expected_revision",
+    "migration_revisions",
     "make_session_factory",
     "require_current_schema",
     "session_scope",
@@ -221,16 +224,47 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+def migration_revisions() -> dict[str, str | None]:
+    """Each packaged migration's revision and the revision it follows (None: the first).
+
+    Read from the migration files' ``revision`` / ``down_revision`` assignments instead
+    of through Alembic, which brings Mako and Pygments along: the server checks the
+    schema at start and would otherwise carry them (about 15 MiB) for its whole life.
+    """
+    versions = resources.files("labelops.store") / "migrations" / "versions"
+    found: dict[str, str | None] = {}
+    for entry in versions.iterdir():
+        if not entry.name.endswith(".py") or entry.name.startswith("_"):
+            continue
+        assigned: dict[str, object] = {}
+        for node in ast.parse(entry.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                name, value = node.target.id, node.value
+            elif (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+            ):
+                name, value = node.targets[0].id, node.value
+            else:
+                continue
+            if name in ("revision", "down_revision") and value is not None:
+                assigned[name] = ast.literal_eval(value)
+        revision = assigned.get("revision")
+        if isinstance(revision, str):
+            parent = assigned.get("down_revision")
+            found[revision] = parent if isinstance(parent, str) else None
+    return found
+
+
 def expected_revision() -> str:
-    """The Alembic head revision this code needs."""
-    from alembic.script import ScriptDirectory
-
-    from labelops.store.migrate import alembic_config
-
-    head = ScriptDirectory.from_config(alembic_config(None)).get_current_head()
-    if head is None:
+    """The head revision of the packaged migrations: the one this code needs."""
+    revisions = migration_revisions()
+    followed = set(revisions.values())
+    heads = [revision for revision in revisions if revision not in followed]
+    if len(heads) != 1:
         raise SchemaMismatch("errors.schema.no_migrations")
-    return head
+    return heads[0]
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -250,19 +284,13 @@ def require_current_schema(engine: Engine) -> None:
     Raises:
         SchemaMismatch: With a message naming the command to run.
     """
-    from alembic.script import ScriptDirectory
-
-    from labelops.store.migrate import alembic_config
-
     found = current_revision(engine)
     expected = expected_revision()
     if found == expected:
         return
     if found is None:
         raise SchemaMismatch("errors.schema.unmigrated", url=_safe_url(engine))
-    scripts = ScriptDirectory.from_config(alembic_config(None))
-    known = {rev.revision for rev in scripts.walk_revisions()}
-    if found not in known:
+    if found not in migration_revisions():
         raise SchemaMismatch("errors.schema.newer", found=found, expected=expected)
     raise SchemaMismatch("errors.schema.older", found=found, expected=expected)
 
