@@ -103,6 +103,10 @@ def serve(
         "--log-level",
         "warning",
         "--no-access-log",
+        # Labellers submit every few seconds to a minute: keep their connections open
+        # between answers (uvicorn's default closes them after 5 s idle).
+        "--timeout-keep-alive",
+        "75",
     ]
     os.execv(sys.executable, arguments)
 
