@@ -166,3 +166,30 @@ def test_sqlite_page_cache_is_restored_after_an_import(session, tmp_path: Path):
     )
     assert session.connection().exec_driver_sql("PRAGMA cache_size").scalar() == before
     session.commit()
+
+
+def test_read_ahead_carries_label_studio_annotations(session, tmp_path: Path):
+    world = make_world(session, n_items=0)
+    choice = [{"type": "choices", "value": {"choices": ["gambling"]}}]
+    tasks = [
+        {
+            "id": 11,
+            "data": {"text": "線上娛樂城，首儲送一千"},
+            "annotations": [{"completed_by": 3, "result": choice, "lead_time": 4.5}],
+        },
+        {"id": 12, "data": {"text": "全新 iPhone 保固一年"}, "annotations": []},
+    ]
+    source = tmp_path / "export.json"
+    source.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    report = imports.import_items(
+        session,
+        SYSTEM_ACTOR,
+        world.project_ids["A"],
+        source,
+        format="label-studio",
+        read_ahead=True,
+    )
+    assert report.n_created == 2
+    assert [(a.external_id, a.labels, a.lead_time_s) for a in report.annotations] == [
+        ("11", ("gambling",), 4.5)
+    ]
