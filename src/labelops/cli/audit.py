@@ -50,12 +50,10 @@ def plan_payload(plan: SamplingPlan) -> dict[str, object]:
 
     Keys ``code_letter`` (the lot's letter), ``sample_size``, ``accept``, ``reject``
     (the plan actually used), ``inspection``, ``level``, ``aql``;
-    ``reinstates_normal_between``, ``[low, high]`` (inclusive) or null: the defect counts
-    that accept the lot but reinstate normal inspection (reduced plans with a gap between
-    Ac and Re, see :func:`_reinstates_normal_between`); plus ``plan_letter`` only when an
-    arrow of the master table sent the lot to another letter's plan.
+    plus ``plan_letter`` only when an arrow of the master table sent the lot to another
+    letter's plan. Exactly the keys of the interface contract: the reduced-inspection gap
+    between Ac and Re follows from ``accept`` and ``reject`` (the table states the rule).
     """
-    gap = _reinstates_normal_between(plan)
     payload: dict[str, object] = {
         "code_letter": plan.code_letter,
         "sample_size": plan.sample_size,
@@ -64,7 +62,6 @@ def plan_payload(plan: SamplingPlan) -> dict[str, object]:
         "inspection": plan.inspection,
         "level": plan.level,
         "aql": plan.aql,
-        "reinstates_normal_between": list(gap) if gap else None,
     }
     if plan.plan_letter != plan.code_letter:
         payload["plan_letter"] = plan.plan_letter
