@@ -81,3 +81,15 @@ def test_server_process_does_not_load_alembic(database_url, tmp_path):
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_cli_start_up_loads_no_statistics_or_migration_stack():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, labelops.cli.main; "
+        "print(sorted(m for m in ('alembic', 'numpy', 'pandas', 'scipy') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -6,14 +6,16 @@ needs no database, so it works before ``labelops db upgrade``.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from labelops.cli._common import cli_command, console, emit_json, settings
 from labelops.i18n import translate
-from labelops.quality.sampling import SamplingPlan, find_sampling_plan
+
+if TYPE_CHECKING:
+    from labelops.quality.sampling import SamplingPlan
 
 __all__ = ["app", "plan_payload"]
 
@@ -82,6 +84,8 @@ def plan_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Show the single sampling plan (sample size, Ac, Re) for a lot."""
+    from labelops.quality.sampling import find_sampling_plan  # numpy/scipy: only here
+
     plan = find_sampling_plan(lot_size, aql, level=level, inspection=inspection)
     if as_json:
         emit_json(plan_payload(plan))

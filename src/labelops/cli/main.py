@@ -23,7 +23,6 @@ from labelops.i18n import translate
 from labelops.services import directory, export, finals, imports, projects, taxonomies
 from labelops.services.policy import SYSTEM_ACTOR
 from labelops.store.engine import create_engine_for, make_session_factory, require_current_schema
-from labelops.store.migrate import upgrade as run_upgrade
 from labelops.types import ExportFormat, ImportFormat, Role
 
 __all__ = ["app", "main"]
@@ -68,6 +67,8 @@ def db_upgrade(revision: str = "head") -> None:
     """Create or migrate the database schema."""
     config = settings()
     engine = create_engine_for(config.resolved_database_url)
+    from labelops.store.migrate import upgrade as run_upgrade  # Alembic: only here
+
     run_upgrade(engine, revision)
     console.print(_t("cli.db.upgraded", url=engine.url.render_as_string(hide_password=True)))
 
@@ -444,6 +445,7 @@ def demo_command(
 ) -> None:
     """Seed the demo (vendors, users, taxonomy, project, items) and serve it."""
     from labelops.services.demo import seed_demo
+    from labelops.store.migrate import upgrade as run_upgrade
 
     config = settings()
     engine = create_engine_for(config.resolved_database_url)

@@ -11,10 +11,8 @@ import csv
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -22,10 +20,16 @@ from rich.table import Table
 from labelops.cli._common import cli_command, console, emit_json, err_console, settings
 from labelops.errors import InvalidInput
 from labelops.i18n import translate
-from labelops.quality.aggregation import MajorityVote, WeightedMajorityVote, make_aggregator
-from labelops.quality.agreement import AgreementResult, compute_agreement
-from labelops.quality.answers import AnswersEncoder, EncodedAnswers, validate_answers
-from labelops.quality.skill import estimate_labeller_accuracy
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from labelops.quality.agreement import AgreementResult
+    from labelops.quality.answers import EncodedAnswers
+
+# numpy, pandas and the statistics are imported by the commands that use them: every
+# ``labelops`` command loads this module, and an import or an export should not pay
+# for the statistics stack (~2 s of start-up here).
 
 __all__ = ["app"]
 
@@ -77,6 +81,10 @@ def read_answers(path: Path, *, show_progress: bool = True) -> EncodedAnswers:
         InvalidInput: The file is missing, lacks a column, or has bad rows (every bad row
             of the first bad chunk is listed with its line number).
     """
+    import pandas as pd
+
+    from labelops.quality.answers import AnswersEncoder, validate_answers
+
     if not path.is_file():
         raise InvalidInput("quality.file_not_found", file=str(path))
     encoder = AnswersEncoder()
@@ -112,6 +120,8 @@ def read_answers(path: Path, *, show_progress: bool = True) -> EncodedAnswers:
 
 def read_gold(path: Path | None) -> pd.Series | None:
     """Read a gold file with header ``item,label`` into ``item_id -> label``."""
+    import pandas as pd
+
     if path is None:
         return None
     if not path.is_file():
@@ -208,6 +218,8 @@ def agreement_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Agreement between labellers, with a 95% bootstrap interval (a file or --project)."""
+    from labelops.quality.agreement import compute_agreement
+
     answers = _answers_from(file, project, vendor, since, show_progress=not as_json)
     result = compute_agreement(
         answers,
@@ -261,6 +273,15 @@ def aggregate_command(
     gold: Annotated[Path | None, typer.Option(help="Gold CSV: item,label (clamped).")] = None,
 ) -> None:
     """One final label per item with its posterior probability."""
+    import numpy as np
+    import pandas as pd
+
+    from labelops.quality.aggregation import (
+        MajorityVote,
+        WeightedMajorityVote,
+        make_aggregator,
+    )
+
     encoded = read_answers(file)
     gold_labels = read_gold(gold)
     lang = _lang()
@@ -298,6 +319,10 @@ def labellers_command(
     ),
 ) -> None:
     """Each labeller's accuracy with a Wilson interval, from gold or from the model."""
+    import numpy as np
+
+    from labelops.quality.skill import estimate_labeller_accuracy
+
     if project is not None:
         results = _project_labellers(project, vendor, method.value)
     else:
