@@ -12,6 +12,7 @@ from labelops.services import export, imports
 from labelops.services.label_files import write_final_labels
 from labelops.services.policy import SYSTEM_ACTOR
 from labelops.store.models import FinalLabel, Item, Snapshot, Task
+from labelops.store.prepared import Prepared
 
 # Code-point order differs from most collations' order for these ids.
 IDS = ["B-2", "a-1", "Z-9", "é-3", "e-4", "ä-5", "測試-6", "_x", "10", "9", "A b", "A\tc"]
@@ -72,12 +73,15 @@ def test_rows_out_of_order_fall_back_to_the_sorting_writer(session, tmp_path: Pa
     write_final_labels(export.snapshot_rows(session, project_id, snapshot_id), reference)
     session.commit()
     # A database that sorted by another collation: reversed order must be caught.
-    original = export.select
-
-    def reversed_select(*columns):
-        return original(*columns).order_by(None).order_by(Item.external_id.desc())
-
-    monkeypatch.setattr(export, "select", reversed_select)
+    reversed_order = {
+        collate: Prepared(
+            export._snapshot_query(collate_c=collate)
+            .order_by(None)
+            .order_by(Item.external_id.desc())
+        )
+        for collate in (False, True)
+    }
+    monkeypatch.setattr(export, "_SNAPSHOT_STATEMENTS", reversed_order)
     fallback = export._fallback
     calls: list[int] = []
 

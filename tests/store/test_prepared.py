@@ -80,3 +80,21 @@ def test_prepared_refuses_expanding_parameters(session):
     )
     with session.begin(), pytest.raises(ValueError, match="expanding"):
         statement.rows(session.connection(), {"ids": [1]})
+
+
+def test_prepared_stream_gives_every_row_in_chunks(session):
+    world = make_world(session, n_items=7, overlap=1)
+    project_id = world.project_ids["A"]
+    session.commit()
+    tasks = Prepared(
+        select(Task.__table__.c.id, Task.__table__.c.created_at)
+        .where(Task.__table__.c.project_id == bindparam("pid"))
+        .order_by(Task.__table__.c.id)
+    )
+    with session.begin():
+        connection = session.connection()
+        chunks = list(tasks.stream(connection, {"pid": project_id}, chunk_rows=3))
+        expected = [tuple(row) for row in tasks.rows(connection, {"pid": project_id})]
+    assert [len(chunk) for chunk in chunks] == [3, 3, 1]
+    assert [tuple(row) for chunk in chunks for row in chunk] == expected
+    assert all(row[1].utcoffset() == timedelta(0) for chunk in chunks for row in chunk)

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, Text, select
+from sqlalchemy import Connection, Select, Table, Text, bindparam, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from labelops.services.finals import get_snapshot
 from labelops.services.policy import Actor, authorize
 from labelops.store.models import FinalLabel, Item, Label, Task, User
+from labelops.store.prepared import Prepared
 from labelops.types import ExportFormat
 
 __all__ = ["ExportSummary", "export_project", "snapshot_rows"]
@@ -36,32 +37,6 @@ def snapshot_rows(
 ) -> list[dict[str, Any]]:
     """One row per item of a snapshot, sorted by external id (so output is stable)."""
     rows: list[dict[str, Any]] = []
-    # Core on the tables, with the JSON value read as text and parsed by orjson: the
-    # ORM row machinery and the stdlib JSON decoder were most of an export's time.
-    finals, tasks, items = (
-        cast(Table, FinalLabel.__table__),
-        cast(Table, Task.__table__),
-        cast(Table, Item.__table__),
-    )
-    query = (
-        select(
-            items.c.external_id,
-            items.c.text,
-            finals.c.task_id,
-            sql_cast(finals.c.value, Text),
-            finals.c.method,
-            finals.c.confidence,
-            finals.c.status,
-            finals.c.n_labels,
-        )
-        .select_from(
-            finals.join(tasks, tasks.c.id == finals.c.task_id).join(
-                items, items.c.id == tasks.c.item_id
-            )
-        )
-        .where(finals.c.snapshot_id == snapshot_id)
-        .order_by(items.c.external_id)
-    )
     task_ids: list[int] = []
     loads = orjson.loads
     for (
@@ -73,7 +48,9 @@ def snapshot_rows(
         confidence,
         status,
         n_labels,
-    ) in session.connection().execute(query):
+    ) in _snapshot_statement(session.connection()).rows(
+        session.connection(), {"snapshot_id": snapshot_id}
+    ):
         task_ids.append(task_id)
         rows.append(
             {
@@ -92,6 +69,46 @@ def snapshot_rows(
         for row, task_id in zip(rows, task_ids, strict=True):
             row["labels"] = labels.get(task_id, [])
     return rows
+
+
+_FINALS = cast(Table, FinalLabel.__table__)
+_TASKS = cast(Table, Task.__table__)
+_ITEMS = cast(Table, Item.__table__)
+
+
+def _snapshot_query(*, collate_c: bool) -> Select[Any]:
+    # The JSON value is read as text and parsed by orjson: the ORM row machinery and
+    # the stdlib JSON decoder were most of an export's time. Rows come in code-point
+    # order of external_id (PostgreSQL's default collation may not be code point).
+    external_id = _ITEMS.c.external_id
+    return (
+        select(
+            external_id,
+            _ITEMS.c.text,
+            _FINALS.c.task_id,
+            sql_cast(_FINALS.c.value, Text),
+            _FINALS.c.method,
+            _FINALS.c.confidence,
+            _FINALS.c.status,
+            _FINALS.c.n_labels,
+        )
+        .select_from(
+            _FINALS.join(_TASKS, _TASKS.c.id == _FINALS.c.task_id).join(
+                _ITEMS, _ITEMS.c.id == _TASKS.c.item_id
+            )
+        )
+        .where(_FINALS.c.snapshot_id == bindparam("snapshot_id"))
+        .order_by(external_id.collate("C") if collate_c else external_id)
+    )
+
+
+_SNAPSHOT_STATEMENTS = {
+    collate: Prepared(_snapshot_query(collate_c=collate)) for collate in (False, True)
+}
+
+
+def _snapshot_statement(connection: Connection) -> Prepared:
+    return _SNAPSHOT_STATEMENTS[connection.dialect.name == "postgresql"]
 
 
 def _final_value(value: list[str] | None) -> str | list[str] | None:
@@ -208,59 +225,21 @@ def _stream_final_jsonl(session: Session, project_id: int, snapshot_id: int, pat
     order or a repeated external id falls back to the in-memory writer, which sorts and
     reports duplicates.
     """
-    finals, tasks, items = (
-        cast(Table, FinalLabel.__table__),
-        cast(Table, Task.__table__),
-        cast(Table, Item.__table__),
-    )
     connection = session.connection()
-    external_id = items.c.external_id
-    order = external_id.collate("C") if connection.dialect.name == "postgresql" else external_id
-    query = (
-        select(
-            external_id,
-            items.c.text,
-            sql_cast(finals.c.value, Text),
-            finals.c.method,
-            finals.c.confidence,
-            finals.c.status,
-            finals.c.n_labels,
-        )
-        .select_from(
-            finals.join(tasks, tasks.c.id == finals.c.task_id).join(
-                items, items.c.id == tasks.c.item_id
-            )
-        )
-        .where(finals.c.snapshot_id == snapshot_id)
-        .order_by(order)
+    chunks = _snapshot_statement(connection).stream(
+        connection, {"snapshot_id": snapshot_id}, chunk_rows=_STREAM_ROWS
     )
-    # The driver's own cursor: SQLAlchemy's Row objects cost more than the rest of
-    # a row's work. PostgreSQL: a named (server-side) cursor, read in chunks.
-    compiled = query.compile(dialect=connection.dialect)
-    params: Any = (
-        tuple(compiled.params[name] for name in compiled.positiontup or ())
-        if compiled.positional
-        else compiled.params
-    )
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    if connection.dialect.name == "postgresql":
-        cursor = driver.cursor(name=f"labelops_export_{snapshot_id}")
-        cursor.itersize = _STREAM_ROWS
-    else:
-        cursor = driver.cursor()
     dumps, loads = orjson.dumps, orjson.loads
     labels: dict[str | None, str | list[str] | None] = {None: None}
     previous: str | None = None
     n_items = 0
     in_order = True
     try:
-        cursor.execute(str(compiled), params)
         with open(path, "wb") as handle:
-            while in_order and (chunk := cursor.fetchmany(_STREAM_ROWS)):
+            for chunk in chunks:
                 lines: list[bytes] = []
                 append = lines.append
-                for external, text, value, method, confidence, status, n_labels in chunk:
+                for external, text, _task, value, method, confidence, status, n_labels in chunk:
                     if previous is not None and external <= previous:
                         in_order = False
                         break
@@ -283,16 +262,17 @@ def _stream_final_jsonl(session: Session, project_id: int, snapshot_id: int, pat
                             }
                         )
                     )
+                if not in_order:
+                    break
                 n_items += len(lines)
                 handle.write(b"\n".join(lines))
                 handle.write(b"\n")
     finally:
-        cursor.close()
+        chunks.close()
     if in_order:
         return n_items
     # Out of order: the in-memory writer sorts (and reports duplicate ids).
     return _fallback(session, project_id, snapshot_id, path)
-    return n_items
 
 
 def _fallback(session: Session, project_id: int, snapshot_id: int, path: Path) -> int:

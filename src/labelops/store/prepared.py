@@ -15,9 +15,9 @@ Use it only for fixed statements without expanding (``IN``) parameters.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Connection, Dialect
 from sqlalchemy.exc import NoResultFound
@@ -56,6 +56,7 @@ class Prepared:
         self.statement = statement
         self.column_keys = list(column_keys)
         self._compiled: dict[str, _Compiled] = {}
+        self._streams = 0
 
     def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[Any]:
         """Every result row (attribute access by column key, like SQLAlchemy rows)."""
@@ -93,6 +94,29 @@ class Prepared:
         """The first column of every row."""
         return [row[0] for row in self.rows(connection, params)]
 
+    def stream(
+        self, connection: Connection, params: Mapping[str, Any], *, chunk_rows: int
+    ) -> Generator[list[Any], None, None]:
+        """The result rows in chunks of up to ``chunk_rows``, for results too big to hold.
+
+        On PostgreSQL the rows come through a named (server-side) cursor, so the server
+        sends them chunk by chunk. Values are converted like those of :meth:`rows`, but
+        rows are plain tuples in column order (a million named rows cost a second).
+        """
+        if connection.dialect.name == "postgresql":
+            self._streams += 1
+            cursor_name = f"labelops_stream_{id(self):x}_{self._streams}"
+            compiled, cursor = self._run(connection, params, cursor_name=cursor_name)
+            cursor.itersize = chunk_rows
+        else:
+            compiled, cursor = self._run(connection, params)
+        try:
+            while chunk := cursor.fetchmany(chunk_rows):
+                convert = self._converter(compiled, cursor, connection.dialect, make=tuple)
+                yield chunk if convert is tuple else [convert(row) for row in chunk]
+        finally:
+            cursor.close()
+
     def execute(self, connection: Connection, params: Mapping[str, Any]) -> int:
         """Run a statement that returns no rows; returns the row count."""
         _compiled, cursor = self._run(connection, params)
@@ -100,7 +124,9 @@ class Prepared:
         cursor.close()
         return count
 
-    def _run(self, connection: Connection, params: Mapping[str, Any]) -> tuple[_Compiled, Any]:
+    def _run(
+        self, connection: Connection, params: Mapping[str, Any], *, cursor_name: str | None = None
+    ) -> tuple[_Compiled, Any]:
         dialect = connection.dialect
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
@@ -111,12 +137,18 @@ class Prepared:
         arguments: Any = (
             tuple(values[name] for name in compiled.order) if compiled.order is not None else values
         )
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        driver: Any = connection.connection.driver_connection
+        cursor = driver.cursor(name=cursor_name) if cursor_name else driver.cursor()
         cursor.execute(compiled.sql, arguments)
         return compiled, cursor
 
     @staticmethod
-    def _converter(compiled: _Compiled, cursor: Any, dialect: Dialect) -> Callable[[Any], Any]:
+    def _converter(
+        compiled: _Compiled,
+        cursor: Any,
+        dialect: Dialect,
+        make: Callable[[Any], Any] | None = None,
+    ) -> Callable[[Any], Any]:
         processors = compiled.result_processors
         if processors is None:
             # Made at the first execution: a driver's processor may depend on the type
@@ -129,9 +161,9 @@ class Prepared:
                 )
                 if (process := column.type._cached_result_processor(dialect, type_code)) is not None
             )
-        make = compiled.row_type._make
+        make = make or compiled.row_type._make
         if not processors:
-            return cast(Callable[[Any], Any], make)
+            return make
 
         def convert(row: Any) -> Any:
             values = list(row)
