@@ -30,13 +30,24 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labelops.errors import InvalidRows, RowProblem
 from labelops.i18n import translate
+from labelops.services._bulk_insert import (
+    IN_CHUNK,
+    ITEM_COLUMNS,
+    ITEMS,
+    TASK_COLUMNS,
+    TASKS,
+    Binder,
+    insert_rows,
+    rows_in,
+    tasks_from_items,
+)
 from labelops.services._item_schema import make_row
 from labelops.services._tx import transaction
 from labelops.services.audit_trail import record_event
@@ -44,14 +55,13 @@ from labelops.services.item_files import ImportedAnnotation, ItemBatch, ItemRow,
 from labelops.services.label_studio import land_annotations
 from labelops.services.policy import Actor, authorize
 from labelops.services.projects import load_project_context
-from labelops.store.models import ImportBatch, Item, Task
+from labelops.store.models import ImportBatch, Task
 from labelops.store.types import utcnow
 from labelops.text.normalize import content_hash
 from labelops.types import ImportFormat
 
 __all__ = ["ImportReport", "import_item_records", "import_items"]
 
-_IN_CHUNK = 2000  # bound parameters per IN (...) query, safe on SQLite and PostgreSQL
 MAX_MEDIA_BYTES = 200 * 1024 * 1024
 _IMPORT_CACHE_KIB = -512 * 1024  # PRAGMA cache_size: negative means KiB
 
@@ -430,7 +440,7 @@ def _land_rows(
     connection = session.connection()
     external_ids = [row.external_id for row in rows]
     existing: dict[str, tuple[int, str]] = {}
-    for item_id, external_id, digest in _rows_in(
+    for item_id, external_id, digest in rows_in(
         connection,
         "SELECT id, external_id, content_hash FROM items WHERE external_id IN ({})",
         "SELECT id, external_id, content_hash FROM items"
@@ -441,8 +451,8 @@ def _land_rows(
         existing[external_id] = (item_id, digest)
     existing_ids = [] if project_was_empty else [item_id for item_id, _ in existing.values()]
     in_project: set[int] = set()
-    for start in range(0, len(existing_ids), _IN_CHUNK):
-        chunk_ids = existing_ids[start : start + _IN_CHUNK]
+    for start in range(0, len(existing_ids), IN_CHUNK):
+        chunk_ids = existing_ids[start : start + IN_CHUNK]
         in_project.update(
             session.scalars(
                 select(Task.item_id).where(
@@ -452,7 +462,7 @@ def _land_rows(
         )
     unique_hashes = [] if project_was_empty else sorted(set(hashes))
     project_hashes: dict[str, str] = {}
-    for digest, external_id in _rows_in(
+    for digest, external_id in rows_in(
         connection,
         # CROSS JOIN fixes SQLite's join order: with a plain JOIN it walked every task of
         # the project for each chunk, which made a 1M-item import quadratic.
@@ -495,10 +505,10 @@ def _land_rows(
             continue
         seen_hashes[digest] = row.external_id
         new_items.append((row, digest))
-    bind = _Binder(connection)
-    created = bind(_ITEMS.c.created_at, now)
-    empty_media = bind(_ITEMS.c.media, [])
-    empty_metadata = bind(_ITEMS.c["metadata"], {})
+    bind = Binder(connection)
+    created = bind(ITEMS.c.created_at, now)
+    empty_media = bind(ITEMS.c.media, [])
+    empty_metadata = bind(ITEMS.c["metadata"], {})
     if connection.dialect.name == "postgresql":
         # COPY sends text: constant strings skip psycopg's per-row JSON and timestamp
         # dumpers (stdlib json.dumps twice a row was a quarter of the client's time).
@@ -509,24 +519,22 @@ def _land_rows(
         (
             row.external_id,
             row.text,
-            bind(_ITEMS.c.media, [{"kind": kind, "path": path} for kind, path in row.media])
+            bind(ITEMS.c.media, [{"kind": kind, "path": path} for kind, path in row.media])
             if row.media
             else empty_media,
             row.advertiser,
             row.market,
             row.language,
-            bind(_ITEMS.c["metadata"], row.metadata) if row.metadata else empty_metadata,
+            bind(ITEMS.c["metadata"], row.metadata) if row.metadata else empty_metadata,
             digest,
             created,
         )
         for row, digest in new_items
     ]
-    item_ids = _insert_rows(connection, _ITEMS, _ITEM_COLUMNS, item_values)
-    not_gold = bind(_TASKS.c.is_gold, False)
+    item_ids = insert_rows(connection, ITEMS, ITEM_COLUMNS, item_values)
+    not_gold = bind(TASKS.c.is_gold, False)
     task_values: list[tuple[Any, ...]] = []
-    if _tasks_from_items(
-        connection, item_ids, new_items, (project_id, batch_id, not_gold, created)
-    ):
+    if tasks_from_items(connection, item_ids, new_items, (project_id, batch_id, not_gold, created)):
         report.n_created += len(item_ids)
     else:
         task_values = [
@@ -537,170 +545,8 @@ def _land_rows(
         (project_id, item_id, batch_id, row.priority or 0, not_gold, "open", 0, 0, created)
         for item_id, row in reused
     )
-    _insert_rows(connection, _TASKS, _TASK_COLUMNS, task_values)
+    insert_rows(connection, TASKS, TASK_COLUMNS, task_values)
     report.n_created += len(task_values)
-
-
-_ITEMS = cast(Table, Item.__table__)
-_TASKS = cast(Table, Task.__table__)
-_ITEM_COLUMNS = (
-    "external_id",
-    "text",
-    "media",
-    "advertiser",
-    "market",
-    "language",
-    "metadata",
-    "content_hash",
-    "created_at",
-)
-_TASK_COLUMNS = (
-    "project_id",
-    "item_id",
-    "import_batch_id",
-    "priority",
-    "is_gold",
-    "status",
-    "slots_taken",
-    "n_labels",
-    "created_at",
-)
-
-
-def _rows_in(
-    connection: Connection,
-    template: str,
-    postgres: str,
-    fixed: tuple[Any, ...],
-    values: Sequence[Any],
-) -> Iterator[Any]:
-    """Rows of a driver-level query over ``values`` in chunks.
-
-    SQLite runs ``template`` (``{p}`` for each fixed parameter, ``{}`` for the IN list):
-    through SQLAlchemy, building an expanding IN of 2,000 values cost more than running
-    it. PostgreSQL runs ``postgres`` (the chunk as one array parameter, then the fixed
-    ones): joined to ``unnest`` the planner probes the indexes, where a long IN list made
-    it scan the whole table on every chunk of the import.
-    """
-    is_postgres = connection.dialect.name == "postgresql"
-    placeholder = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    sql = template.replace("{p}", placeholder)
-    for start in range(0, len(values), _IN_CHUNK):
-        chunk = list(values[start : start + _IN_CHUNK])
-        if is_postgres:
-            yield from connection.exec_driver_sql(postgres, (chunk, *fixed))
-        else:
-            statement = sql.format(", ".join([placeholder] * len(chunk)))
-            yield from connection.exec_driver_sql(statement, (*fixed, *chunk))
-
-
-class _Binder:
-    """A column's own bind conversion (JSON text, UTC timestamp, boolean) for raw rows."""
-
-    def __init__(self, connection: Connection) -> None:
-        self.dialect = connection.dialect
-
-    def __call__(self, column: Any, value: Any) -> Any:
-        processor = column.type._cached_bind_processor(self.dialect)
-        return value if processor is None or value is None else processor(value)
-
-
-def _insert_rows(
-    connection: Connection, table: Table, columns: Sequence[str], values: list[tuple[Any, ...]]
-) -> list[int]:
-    """Insert rows of already-converted ``values`` with fresh ids; returns the ids in order.
-
-    The bulk path of an import: ids are reserved up front (SQLite: after the largest id,
-    which is safe because the import's transaction holds the write lock from its
-    ``BEGIN IMMEDIATE``; PostgreSQL: from the table's sequence), so no RETURNING is
-    needed, and the rows go straight to the driver's ``executemany``. Through the ORM
-    this cost ~40 us per row.
-    """
-    if not values:
-        return []
-    expected = {column.name for column in table.columns} - {"id"}
-    if set(columns) != expected:  # a column added to the model must be filled in here
-        raise TypeError(f"bulk insert into {table.name}: columns {sorted(expected)} expected")
-    dialect = connection.dialect
-    ids = _reserve_ids(connection, table, len(values))
-    placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
-    quote = dialect.identifier_preparer.quote
-    statement = (
-        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
-        f"({', '.join(quote(name) for name in ('id', *columns))}) "
-        f"VALUES ({', '.join([placeholder] * (len(columns) + 1))})"
-    )
-    rows = [(row_id, *row) for row_id, row in zip(ids, values, strict=True)]
-    if dialect.name == "postgresql":
-        # COPY: one stream instead of a round trip per row (executemany took ~1 ms
-        # per row on a local server).
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        names = ", ".join(quote(name) for name in ("id", *columns))
-        with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return ids
-    connection.exec_driver_sql(statement, rows)
-    return ids
-
-
-def _tasks_from_items(
-    connection: Connection,
-    item_ids: list[int],
-    new_items: list[tuple[ItemRow, str]],
-    values: tuple[int, int, Any, Any],
-) -> bool:
-    """Insert the tasks of freshly inserted items in one ``INSERT ... SELECT``.
-
-    The common case of a large import: the items' ids are one contiguous range and no
-    row sets a priority, so every task column but ``item_id`` is a constant and the
-    database can make the rows itself, instead of Python binding ten parameters for each
-    of them. Task ids follow item order, as they do on the per-row path. Returns False
-    (nothing done) when the case does not apply; the caller then inserts row by row.
-
-    Args:
-        values: ``(project_id, import_batch_id, is_gold, created_at)``, bind-converted.
-    """
-    if not item_ids or item_ids[-1] - item_ids[0] + 1 != len(item_ids):
-        return False
-    if any(row.priority for row, _digest in new_items):
-        return False
-    dialect = connection.dialect
-    expected = {column.name for column in _TASKS.columns} - {"id"}
-    if set(_TASK_COLUMNS) != expected:
-        raise TypeError(f"bulk insert into tasks: columns {sorted(expected)} expected")
-    p = "?" if dialect.paramstyle == "qmark" else "%s"
-    quote = dialect.identifier_preparer.quote
-    # Same order as _TASK_COLUMNS: project_id, item_id, import_batch_id, priority,
-    # is_gold, status, slots_taken, n_labels, created_at.
-    statement = (
-        f"INSERT INTO tasks ({', '.join(quote(name) for name in _TASK_COLUMNS)}) "
-        f"SELECT {p}, id, {p}, 0, {p}, {p}, 0, 0, {p} FROM items "
-        f"WHERE id BETWEEN {p} AND {p} ORDER BY id"
-    )
-    project_id, batch_id, is_gold, created = values
-    connection.exec_driver_sql(
-        statement, (project_id, batch_id, is_gold, "open", created, item_ids[0], item_ids[-1])
-    )
-    return True
-
-
-def _reserve_ids(connection: Connection, table: Table, n: int) -> list[int]:
-    if connection.dialect.name == "postgresql":
-        # One row back instead of n: the range when the values are contiguous (no other
-        # session drew from the sequence meanwhile), else the values themselves.
-        low, high, spread = connection.execute(
-            text(
-                "SELECT min(v), max(v), CASE WHEN max(v) - min(v) + 1 <> count(*)"
-                " THEN array_agg(v ORDER BY v) END FROM (SELECT"
-                " nextval(pg_get_serial_sequence(:table, 'id')) AS v"
-                " FROM generate_series(1, :n)) AS reserved"
-            ),
-            {"table": table.name, "n": n},
-        ).one()
-        return list(spread) if spread is not None else list(range(low, high + 1))
-    start = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
-    return list(range(int(start) + 1, int(start) + 1 + n))
 
 
 def _duplicate(report: ImportReport, row: ItemRow, message_id: str, twin: str) -> None:
