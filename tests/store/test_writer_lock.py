@@ -43,3 +43,34 @@ def test_a_write_transaction_holds_the_lock_file_until_commit(engine):
         with connection.begin():  # a read transaction takes no writer lock
             connection.execute(text("SELECT 1"))
             assert _other_process_sees(lock_file) == "free"
+
+
+def test_server_checkpoints_the_wal_in_the_background_not_in_commits(engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    import os
+
+    from labelops.store.engine import WalCheckpointer
+
+    wal = f"{engine.url.database}-wal"
+    checkpointer = WalCheckpointer(engine, interval_s=3600)  # only explicit checkpoints
+    try:
+        with engine.connect() as connection:
+            mode = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+            connection.rollback()
+        assert mode == 0
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE scratch (payload BLOB)")
+        for _ in range(60):  # ~6 MB over 60 commits: SQLite's own limit is 1,000 pages
+            with engine.begin() as connection:
+                connection.exec_driver_sql("INSERT INTO scratch VALUES (?)", (os.urandom(100_000),))
+        assert os.path.getsize(wal) > 1300 * 4096  # no commit checkpointed it (SQLite: ~1,000)
+        checkpointer.checkpoint()
+        with engine.connect() as connection:
+            busy, logged, copied = connection.exec_driver_sql(
+                "PRAGMA wal_checkpoint(PASSIVE)"
+            ).one()
+            connection.rollback()
+        assert busy == 0 and logged == copied
+    finally:
+        checkpointer.stop()

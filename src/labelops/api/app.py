@@ -10,7 +10,12 @@ from fastapi import FastAPI
 from labelops import __version__
 from labelops.api.errors import install_error_handlers
 from labelops.config import Settings, get_settings
-from labelops.store.engine import create_engine_for, make_session_factory, require_current_schema
+from labelops.store.engine import (
+    WalCheckpointer,
+    create_engine_for,
+    make_session_factory,
+    require_current_schema,
+)
 
 __all__ = ["create_app"]
 
@@ -32,8 +37,18 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
+        on_file = engine.dialect.name == "sqlite" and engine.url.database not in (
+            None,
+            "",
+            ":memory:",
+        )
+        checkpointer = WalCheckpointer(engine) if on_file else None
+        try:
+            yield
+        finally:
+            if checkpointer is not None:
+                checkpointer.stop()
+            engine.dispose()
 
     app = FastAPI(title="labelops", version=__version__, lifespan=lifespan)
     app.state.settings = settings

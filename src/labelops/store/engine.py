@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import fcntl
 import os
+import sqlite3
 import threading
 import time
 import weakref
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from labelops.errors import SchemaMismatch
 
 __all__ = [
+    "WalCheckpointer",
     "WRITE_OPTION",
     "create_engine_for",
     "current_revision",
@@ -100,6 +102,59 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.execute("PRAGMA cache_size=-65536")
+    cursor.close()
+
+
+class WalCheckpointer:
+    """Copies a SQLite database's write-ahead log back into the database file from a
+    background thread, so that no request pays for it.
+
+    By default the connection whose commit brings the log past 1,000 pages does the
+    checkpoint itself, fsyncs included: one labeller's submit in about a hundred took
+    ~10 ms longer. A server turns that off on its connections (``wal_autocheckpoint=0``)
+    and starts one of these; a PASSIVE checkpoint never waits for, nor blocks, readers
+    and writers. Short-lived commands keep SQLite's default.
+    """
+
+    def __init__(self, engine: Engine, *, interval_s: float = 1.0) -> None:
+        database = engine.url.database
+        if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            raise ValueError("WAL checkpoints are for a SQLite database file")
+        self._database = database
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+        event.listen(engine, "connect", _no_autocheckpoint)
+        with engine.connect() as connection:  # pooled connections made before now too
+            connection.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+            connection.rollback()
+        self._thread.start()
+
+    def checkpoint(self) -> None:
+        """Copy what the log holds now into the database file (PASSIVE)."""
+        connection = sqlite3.connect(self._database, timeout=1.0, isolation_level=None)
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        """End the thread after one last checkpoint."""
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self.checkpoint()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            try:
+                self.checkpoint()
+            except sqlite3.Error:  # busy or locked: the next round catches up
+                continue
+
+
+def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
