@@ -93,3 +93,13 @@ def test_cli_start_up_loads_no_statistics_or_migration_stack():
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_postgresql_tasks_leave_room_for_heap_only_updates(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL storage parameter")
+    with engine.connect() as connection:
+        options = connection.execute(
+            text("SELECT reloptions FROM pg_class WHERE relname = 'tasks'")
+        ).scalar_one()
+    assert "fillfactor=70" in (options or [])
