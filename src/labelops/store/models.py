@@ -197,8 +197,14 @@ class Task(Base):
         UniqueConstraint("project_id", "item_id"),
         # The queue reads this index in order: highest priority first, then oldest.
         Index("ix_tasks_queue", "project_id", "is_gold", "status", text("priority DESC"), "id"),
-        # Free page space for PostgreSQL's heap-only updates (migration 0003).
-        {"postgresql_with": {"fillfactor": 70}},
+        # PostgreSQL: free page space for heap-only updates, early autovacuum (0003).
+        {
+            "postgresql_with": {
+                "fillfactor": 70,
+                "autovacuum_vacuum_scale_factor": 0.01,
+                "autovacuum_analyze_scale_factor": 0.02,
+            }
+        },
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
