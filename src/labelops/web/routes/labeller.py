@@ -9,8 +9,9 @@ Jinja has already escaped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Form, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
@@ -60,19 +61,7 @@ def queue_page(
     mistakes = feedback.list_feedback(session, actor, project_id=project_id, limit=5)
     session.commit()
     lang = page_language(request, actor)
-    labels = [
-        {
-            "key": label.key,
-            "hotkey": LABEL_KEYS[index] if index < len(LABEL_KEYS) else "",
-            "name": label.name_zh if lang == "zh-Hant" else label.name_en,
-            "name_en": label.name_en,
-            "name_zh": label.name_zh,
-            "definition_en": label.definition_en,
-            "definition_zh": label.definition_zh,
-            "examples": [str(example) for example in (label.examples or [])],
-        }
-        for index, label in enumerate(guide)
-    ]
+    labels = _label_choices(guide, lang)
     return render_page(
         request,
         "work_queue.html",
@@ -139,14 +128,7 @@ def rework_page(
     guide = workspace.get_project_guide(session, actor, project_id)
     session.commit()
     lang = page_language(request, actor)
-    labels = [
-        {
-            "key": label.key,
-            "hotkey": LABEL_KEYS[index] if index < len(LABEL_KEYS) else "",
-            "name": label.name_zh if lang == "zh-Hant" else label.name_en,
-        }
-        for index, label in enumerate(guide)
-    ]
+    labels = _label_choices(guide, lang)
     return render_page(
         request,
         "work_rework.html",
@@ -171,3 +153,21 @@ def rework_submit(
     """Answer a rework item, then go to the next one."""
     rework.submit_rework(session, actor, rework_id, value)
     return RedirectResponse(f"/work/{project_id}/rework", status_code=303)
+
+
+def _label_choices(guide: Sequence[Any], lang: str) -> list[dict[str, Any]]:
+    """The taxonomy's labels as the labelling pages show them: key, keyboard key, name in
+    the page language, both names, both definitions and the examples."""
+    return [
+        {
+            "key": label.key,
+            "hotkey": LABEL_KEYS[index] if index < len(LABEL_KEYS) else "",
+            "name": label.name_zh if lang == "zh-Hant" else label.name_en,
+            "name_en": label.name_en,
+            "name_zh": label.name_zh,
+            "definition_en": label.definition_en,
+            "definition_zh": label.definition_zh,
+            "examples": [str(example) for example in (label.examples or [])],
+        }
+        for index, label in enumerate(guide)
+    ]
