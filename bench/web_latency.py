@@ -114,21 +114,9 @@ def start_server(url: str, home: Path, port: int) -> subprocess.Popen[bytes]:
         LABELOPS_HOME=str(home),
         LABELOPS_SESSION_SECRET="bench-secret",
     )
+    # The product's own command (it execs the same uvicorn with the server's settings).
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "labelops.api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
+        [str(Path(sys.executable).parent / "labelops"), "serve", "--port", str(port)],
         env=env,
     )
     deadline = time.monotonic() + 60
