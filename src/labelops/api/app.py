@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from labelops import __version__
 from labelops.api.errors import install_error_handlers
+from labelops.api.hot import replaying, serve_hot
 from labelops.config import Settings, get_settings
 from labelops.store.engine import (
     WalCheckpointer,
@@ -17,7 +19,20 @@ from labelops.store.engine import (
     require_current_schema,
 )
 
-__all__ = ["create_app"]
+__all__ = ["LabelopsApp", "create_app"]
+
+
+class LabelopsApp(FastAPI):
+    """FastAPI with the labeller's hot calls served in a fast lane first (``api.hot``)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection scope."""
+        if scope["type"] == "http":
+            scope["app"] = self
+            if await serve_hot(scope, receive, send):
+                return
+            receive = replaying(scope, receive)
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, check_schema: bool = True) -> FastAPI:
@@ -50,7 +65,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
                 checkpointer.stop()
             engine.dispose()
 
-    app = FastAPI(title="labelops", version=__version__, lifespan=lifespan)
+    app = LabelopsApp(title="labelops", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)

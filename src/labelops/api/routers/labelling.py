@@ -18,6 +18,7 @@ from labelops.api.schemas.projects import (
 )
 from labelops.errors import InvalidInput
 from labelops.services import labelling, queue
+from labelops.services._tx import one_transaction
 from labelops.services.policy import Actor
 
 router = APIRouter(prefix="/api", tags=["labelling"])
@@ -34,6 +35,11 @@ async def next_task(project_id: int, request: Request, prefetch: bool = False) -
     ``prefetch=true`` leases one more task besides the one being worked on (for pages
     that show the next item at once).
     """
+    return await serve_next(request, project_id, prefetch=prefetch)
+
+
+async def serve_next(request: Request, project_id: int, *, prefetch: bool) -> Response:
+    """The next-task response (this route's and ``labelops.api.hot``'s)."""
     lease_seconds = request.app.state.settings.lease_seconds
 
     def use_case(session: Session, actor: Actor) -> queue.ServedTask | None:
@@ -66,6 +72,13 @@ async def submit_label(
     With ``?next=true`` the response also carries the labeller's next task, leased as
     by ``GET /projects/{id}/next``, so a labelling client needs one request per label.
     """
+    return await serve_submit(request, assignment_id, body, and_next=and_next)
+
+
+async def serve_submit(
+    request: Request, assignment_id: int, body: LabelSubmit, *, and_next: bool
+) -> Response:
+    """The submit response (this route's and ``labelops.api.hot``'s)."""
     if body.labels is not None and body.label is not None:
         raise InvalidInput("errors.label.both_fields", field="label")
     value = body.labels if body.labels is not None else ([body.label] if body.label else [])
@@ -74,15 +87,20 @@ async def submit_label(
     def use_case(
         session: Session, actor: Actor
     ) -> tuple[labelling.SubmitResult, queue.ServedTask | None]:
-        result = labelling.submit_label(
-            session, actor, assignment_id, value, active_ms=body.active_ms
-        )
-        served = None
-        if and_next:
-            served = queue.next_task(
-                session, actor, result.label.project_id, lease_seconds=lease_seconds
+        if not and_next:
+            submitted = labelling.submit_label(
+                session, actor, assignment_id, value, active_ms=body.active_ms
             )
-        return result, served
+            return submitted, None
+        # One transaction for the pair: a begin and a commit less per label.
+        with one_transaction(session):
+            submitted = labelling.submit_label(
+                session, actor, assignment_id, value, active_ms=body.active_ms
+            )
+            served = queue.next_task(
+                session, actor, submitted.label.project_id, lease_seconds=lease_seconds
+            )
+        return submitted, served
 
     result, served = await run_as_actor(request, use_case)
     public = LabelPublic.model_validate(result.label)
