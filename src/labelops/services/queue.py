@@ -313,16 +313,27 @@ def work_taxonomy(connection: Connection, project: Any) -> tuple[tuple[str, ...]
 
 
 def _claim_query(*, gold: bool) -> Select[int]:
-    already = exists().where(
-        _ASSIGNMENTS.c.task_id == _TASKS.c.id,
-        _ASSIGNMENTS.c.labeller_id == bindparam("labeller_id"),
-        _ASSIGNMENTS.c.status != AssignmentStatus.EXPIRED.value,
+    # "Not already this labeller's" is asked per candidate as "the labeller is not
+    # among the task's labellers": the subquery is correlated on the task alone, so the
+    # one index that can answer it is the (task_id, labeller_id) unique key, a probe
+    # of a few entries. As ``NOT EXISTS (... labeller_id = :labeller_id)`` PostgreSQL
+    # turned it into an anti-join and, whenever its statistics put the labeller at
+    # about one assignment (any labeller newer than the last ANALYZE), read all the
+    # labeller's assignments once per candidate: quadratic in the open tasks the
+    # labeller already did (1,000 of them: 55 ms a claim instead of 3 ms).
+    labellers = (
+        select(_ASSIGNMENTS.c.labeller_id)
+        .where(
+            _ASSIGNMENTS.c.task_id == _TASKS.c.id,
+            _ASSIGNMENTS.c.status != AssignmentStatus.EXPIRED.value,
+        )
+        .scalar_subquery()
     )
     query = select(_TASKS.c.id).where(
         _TASKS.c.project_id == bindparam("project_id"),
         _TASKS.c.is_gold.is_(gold),
         _TASKS.c.status == TaskStatus.OPEN.value,
-        ~already,
+        bindparam("labeller_id", type_=_ASSIGNMENTS.c.labeller_id.type).not_in(labellers),
     )
     if not gold:
         # Gold items are answered by every labeller, so they have no overlap cap.
