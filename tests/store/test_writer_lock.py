@@ -8,7 +8,7 @@ import sys
 import pytest
 from sqlalchemy import text
 
-from labelops.store.engine import WRITE_OPTION
+from labelops.store.engine import WRITE_OPTION, writes_reserved
 
 _TRY_LOCK = """
 import fcntl, os, sys
@@ -74,3 +74,39 @@ def test_server_checkpoints_the_wal_in_the_background_not_in_commits(engine):
         assert busy == 0 and logged == copied
     finally:
         checkpointer.stop()
+
+
+def test_writes_are_reserved_inline_only_while_no_process_writes(engine):
+    if engine.dialect.name != "sqlite":
+        with writes_reserved(engine) as inline:
+            assert inline is False  # PostgreSQL waits on the network: always a thread
+        return
+    import fcntl
+    import os
+
+    lock_file = f"{engine.url.database}.writer-lock"
+    with writes_reserved(engine) as inline:
+        assert inline is True
+        assert _other_process_sees(lock_file) == "busy"  # reserved before any BEGIN
+        with engine.connect() as connection:
+            connection.execution_options(**{WRITE_OPTION: True})
+            with connection.begin():  # takes the reservation over instead of waiting
+                connection.execute(text("SELECT 1"))
+            assert _other_process_sees(lock_file) == "free"  # released by the commit
+    assert _other_process_sees(lock_file) == "free"
+    with writes_reserved(engine) as inline:
+        assert inline is True  # a block that wrote nothing releases at its end
+    assert _other_process_sees(lock_file) == "free"
+
+    # Another writer (a separate open file: as another process would) holds the lock:
+    # the caller is told to use a thread, and nothing is left held afterwards.
+    other = os.open(lock_file, os.O_RDWR)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        with writes_reserved(engine) as inline:
+            assert inline is False
+        fcntl.flock(other, fcntl.LOCK_UN)
+    finally:
+        os.close(other)
+    with writes_reserved(engine) as inline:
+        assert inline is True

@@ -13,7 +13,7 @@ from labelops.config import Settings
 from labelops.errors import AuthenticationFailed
 from labelops.services.auth import authenticate_token
 from labelops.services.policy import Actor
-from labelops.store.engine import writes_wait
+from labelops.store.engine import writes_reserved
 
 __all__ = [
     "CurrentActor",
@@ -85,9 +85,10 @@ async def run_as_actor(request: Request, use_case: Callable[[Session, Actor], T]
 
     For the labeller's hot calls (next task, submit) instead of ``SessionDep`` plus
     ``CurrentActor``, which cost a worker-thread hop each (about as much CPU as the SQL
-    of the call). On SQLite with no write transaction open in this process, the use case
-    runs here on the event loop: it cannot wait on a lock, and SQLite work is in-process.
-    Otherwise authentication and use case share one hop to the thread pool.
+    of the call). On SQLite, when the writer lock is free (no write open in this or
+    another process), the use case runs here on the event loop holding it: it cannot
+    wait, and SQLite work is in-process. Otherwise authentication and use case share
+    one hop to the thread pool, where waiting for the lock blocks no other request.
     """
 
     def work() -> T:
@@ -97,6 +98,7 @@ async def run_as_actor(request: Request, use_case: Callable[[Session, Actor], T]
         finally:
             session.close()
 
-    if not writes_wait(request.app.state.engine):
-        return work()
+    with writes_reserved(request.app.state.engine) as inline:
+        if inline:
+            return work()
     return await run_in_threadpool(work)

@@ -42,7 +42,7 @@ __all__ = [
     "make_session_factory",
     "require_current_schema",
     "session_scope",
-    "writes_wait",
+    "writes_reserved",
 ]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -166,7 +166,9 @@ class _WriterLock:
     """The queue of one SQLite database's writers: this process's threads, then processes.
 
     A plain mutex, not an RLock: a transaction may end on another thread than the one
-    that began it (FastAPI runs dependencies and handlers on pool threads).
+    that began it (FastAPI runs dependencies and handlers on pool threads). The owner
+    is remembered only so that a lock reserved by ``writes_reserved`` passes to the
+    transaction that the same thread begins next.
     """
 
     def __init__(self, path: str | None) -> None:
@@ -174,10 +176,7 @@ class _WriterLock:
         self._path = path  # None: an in-memory database, private to this process
         self._fd: int | None = None
         self._fd_pid = 0
-
-    def locked(self) -> bool:
-        """Whether a writer of this process holds the lock."""
-        return self._mutex.locked()
+        self._owner: int | None = None
 
     def acquire(self, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` seconds for the lock; False when it did not come."""
@@ -185,12 +184,14 @@ class _WriterLock:
         if not self._mutex.acquire(timeout=timeout_s):
             return False
         if self._path is None:
+            self._owner = threading.get_ident()
             return True
         fd = self._file()
         pause_s = 0.0001
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._owner = threading.get_ident()
                 return True
             except BlockingIOError:
                 if time.monotonic() >= deadline:
@@ -199,8 +200,26 @@ class _WriterLock:
                 time.sleep(pause_s)  # another process's transaction: usually a few ms
                 pause_s = min(pause_s * 2, 0.002)
 
+    def try_acquire(self) -> bool:
+        """Take the lock if no writer of any process holds it now; never waits."""
+        if not self._mutex.acquire(blocking=False):
+            return False
+        if self._path is not None:
+            try:
+                fcntl.flock(self._file(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._mutex.release()
+                return False
+        self._owner = threading.get_ident()
+        return True
+
+    def held_by_this_thread(self) -> bool:
+        """Whether this thread took the lock (and no transaction has released it)."""
+        return self._owner == threading.get_ident() and self._mutex.locked()
+
     def release(self) -> None:
         """Hand the lock to the next writer."""
+        self._owner = None
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._mutex.release()
@@ -225,30 +244,45 @@ def _writer_lock(database: str) -> _WriterLock:
         return lock
 
 
-def writes_wait(engine: Engine) -> bool:
-    """Whether a write transaction begun now could wait for another one.
+@contextmanager
+def writes_reserved(engine: Engine) -> Iterator[bool]:
+    """Reserve the database's writer lock for this thread if it is free right now.
 
-    False only on SQLite while no write transaction of this process is open: then a
-    short use case can run on the caller's thread (an event loop) without blocking it.
-    PostgreSQL round trips and commits wait on the network and the disk, so always True.
+    Yields True when a short use case can run on the caller's thread (an event loop)
+    without ever waiting: SQLite, and no writer of this or another process (another
+    server worker, a CLI import) holds the lock, which is now this thread's. The
+    first write transaction the thread begins inside the block takes the lock over
+    and releases it at its commit or rollback; the block's end releases it otherwise.
+    Yields False on PostgreSQL (round trips and commits wait on the network and the
+    disk) and when the lock is busy: then run the use case on a worker thread.
     """
     lock = _ENGINE_WRITER_LOCKS.get(engine)
-    return lock is None or lock.locked()
+    if lock is None or not lock.try_acquire():
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        if lock.held_by_this_thread():
+            lock.release()
 
 
 def _sqlite_begin(connection: Any, lock: _WriterLock) -> None:
     # Writes take the write lock up front (BEGIN IMMEDIATE), so they wait for each other
     # under busy_timeout instead of failing on a read-to-write upgrade; reads start
     # deferred so an idle reader never blocks writers (WAL lets them run side by side).
+    # Sent on the driver's connection: through SQLAlchemy's statement machinery a BEGIN
+    # cost as much as a query (the labeller's submit begins one or two per request).
+    driver = connection.connection.driver_connection
     if not connection.get_execution_options().get(WRITE_OPTION):
-        connection.exec_driver_sql("BEGIN")
+        driver.execute("BEGIN")
         return
     # Writers queue here first. If a holder never finishes, the timeout hands the
     # decision back to SQLite's busy timeout, as before this lock existed.
-    if lock.acquire(SQLITE_BUSY_TIMEOUT_MS / 1000):
+    if lock.held_by_this_thread() or lock.acquire(SQLITE_BUSY_TIMEOUT_MS / 1000):
         connection.info[_HOLDS_WRITER_LOCK] = lock
     try:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        driver.execute("BEGIN IMMEDIATE")
     except BaseException:
         _release(connection.info)
         raise
