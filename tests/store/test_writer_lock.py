@@ -110,3 +110,37 @@ def test_writes_are_reserved_inline_only_while_no_process_writes(engine):
         os.close(other)
     with writes_reserved(engine) as inline:
         assert inline is True
+
+
+def test_the_lock_is_handed_on_only_after_the_commit(engine):
+    # SQLAlchemy's commit event fires before its COMMIT: a writer let in there met an
+    # open transaction and SQLite's busy handler (sleeps of 1 ms and more).
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    from sqlalchemy import event
+
+    lock_file = f"{engine.url.database}.writer-lock"
+    seen: list[tuple[bool, str]] = []
+
+    def after_ours(connection):  # listeners run in order: ours came with the engine
+        driver = connection.connection.driver_connection
+        seen.append((driver.in_transaction, _other_process_sees(lock_file)))
+
+    event.listen(engine, "commit", after_ours)
+    event.listen(engine, "rollback", after_ours)
+    try:
+        with engine.connect() as connection:
+            connection.execution_options(**{WRITE_OPTION: True})
+            connection.begin()
+            connection.exec_driver_sql("CREATE TABLE scratch (x INTEGER)")
+            connection.commit()
+            connection.begin()
+            connection.exec_driver_sql("INSERT INTO scratch VALUES (1)")
+            connection.rollback()
+            count = connection.exec_driver_sql("SELECT count(*) FROM scratch").scalar()
+            connection.rollback()
+    finally:
+        event.remove(engine, "commit", after_ours)
+        event.remove(engine, "rollback", after_ours)
+    assert seen[:2] == [(False, "free"), (False, "free")]
+    assert count == 0

@@ -82,8 +82,8 @@ def create_engine_for(url: str, *, pool_size: int = 10, echo: bool = False) -> E
         lock = _writer_lock(database or url)
         _ENGINE_WRITER_LOCKS[engine] = lock
         event.listen(engine, "begin", lambda connection: _sqlite_begin(connection, lock))
-        event.listen(engine, "commit", _release_writer_lock)
-        event.listen(engine, "rollback", _release_writer_lock)
+        event.listen(engine, "commit", _commit_and_release)
+        event.listen(engine, "rollback", _rollback_and_release)
         # A connection going back to the pool never keeps the lock (a safety net: a
         # transaction ends with a commit or rollback event first).
         event.listen(engine.pool, "checkin", lambda _dbapi, record: _release(record.info))
@@ -288,8 +288,32 @@ def _sqlite_begin(connection: Any, lock: _WriterLock) -> None:
         raise
 
 
-def _release_writer_lock(connection: Any) -> None:
-    _release(connection.info)
+def _commit_and_release(connection: Any) -> None:
+    _end_write(connection, commit=True)
+
+
+def _rollback_and_release(connection: Any) -> None:
+    _end_write(connection, commit=False)
+
+
+def _end_write(connection: Any, *, commit: bool) -> None:
+    # SQLAlchemy's commit and rollback events come *before* its own COMMIT/ROLLBACK.
+    # Handing the lock on there let the next writer's BEGIN IMMEDIATE meet a write
+    # transaction still open, and SQLite's busy handler then slept (1 ms, 2 ms, 5 ms...)
+    # holding the lock: with two server workers, throughput fell below one worker's.
+    # So a write transaction ends here, on the driver, before the lock is released;
+    # SQLAlchemy's own COMMIT/ROLLBACK that follows finds no transaction open (the
+    # driver, in autocommit mode, then does nothing).
+    if _HOLDS_WRITER_LOCK not in connection.info:
+        return  # a read transaction: SQLAlchemy ends it as usual
+    try:
+        driver = connection.connection.driver_connection
+        if commit:
+            driver.commit()
+        else:
+            driver.rollback()
+    finally:
+        _release(connection.info)
 
 
 def _release(info: dict[Any, Any]) -> None:
