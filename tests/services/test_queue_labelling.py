@@ -79,6 +79,26 @@ def test_expired_lease_is_refused_and_slot_returns_to_queue(session):
     assert session.scalar(select(func.count(Label.id))) == 0
 
 
+def test_expired_lease_goes_back_to_the_same_labeller_as_the_same_assignment(session):
+    # The claim passes over tasks the labeller holds or did, but not ones whose lease
+    # expired: those are served again, reviving the assignment (one per task and labeller).
+    world = make_world(session, n_items=2, overlap=1)
+    project_id = world.project_ids["A"]
+    labeller = world.actors["labeller-a1"]
+    long_ago = utcnow() - timedelta(hours=1)
+    first = queue.next_task(session, labeller, project_id, now=long_ago, lease_seconds=60)
+    assert first is not None
+    again = queue.next_task(session, labeller, project_id)
+    assert again is not None
+    assert (again.task_id, again.assignment_id) == (first.task_id, first.assignment_id)
+    labelling.submit_label(session, labeller, again.assignment_id, ["compliant"])
+    last = queue.next_task(session, labeller, project_id)
+    assert last is not None and last.task_id != first.task_id
+    labelling.submit_label(session, labeller, last.assignment_id, ["adult"])
+    assert queue.next_task(session, labeller, project_id) is None
+    assert session.scalar(select(func.sum(Task.slots_taken))) == 2
+
+
 def test_submit_on_someone_elses_lease_is_not_found(session):
     world = make_world(session, n_items=2, overlap=2)
     served = queue.next_task(session, world.actors["labeller-a1"], world.project_ids["A"])
