@@ -121,9 +121,9 @@ class WalCheckpointer:
     Under a steady stream of writes a PASSIVE checkpoint never catches up with the end
     of the log, and SQLite starts the log over only once everything in it is copied:
     the log then grew without end (~85 KB per label, 250 MB in four seconds of
-    saturation). So after each copy, what writers added meanwhile is copied holding the
-    writer lock (no write transaction open; a few milliseconds), and the next writer
-    starts the log from its beginning.
+    saturation). So when the log has outgrown ``WAL_SIZE_LIMIT_BYTES``, what writers
+    added during the copy is copied holding the writer lock (no write transaction open;
+    milliseconds), and the next writer starts the log from its beginning.
     """
 
     def __init__(self, engine: Engine, *, interval_s: float = 1.0) -> None:
@@ -145,12 +145,18 @@ class WalCheckpointer:
         """Copy what the log holds now into the database file (PASSIVE)."""
         connection = sqlite3.connect(self._database, timeout=1.0, isolation_level=None)
         try:
-            cursor = connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            _busy, logged, _copied = cursor.fetchone()
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
             # Even a pass that copied all it saw leaves the log growing when a write
             # transaction was open meanwhile: its frames land after the copied ones.
+            # Between bursts of writes the log starts over by itself; only when it did
+            # not (a steady stream) is the rest copied holding the lock: that pass
+            # waits for a disk flush (~4 ms here, far more when the disk is busy).
             lock = self._writer_lock
-            if logged > 0 and lock is not None and lock.acquire(timeout_s=1.0):
+            if (
+                lock is not None
+                and _file_size(self._database + "-wal") > WAL_SIZE_LIMIT_BYTES
+                and lock.acquire(timeout_s=1.0)
+            ):
                 try:
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 finally:
@@ -170,6 +176,13 @@ class WalCheckpointer:
                 self.checkpoint()
             except sqlite3.Error:  # busy or locked: the next round catches up
                 continue
+
+
+def _file_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:
+        return 0
 
 
 def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
