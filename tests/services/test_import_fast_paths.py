@@ -13,7 +13,7 @@ from factories import make_world
 from labelops.errors import InvalidInput, InvalidRows
 from labelops.services import imports
 from labelops.services._item_schema import ItemValidator
-from labelops.services.imports import _text_hash
+from labelops.services.imports import _text_digest
 from labelops.services.policy import SYSTEM_ACTOR
 from labelops.store.models import Item, Task
 from labelops.text.normalize import content_hash
@@ -70,8 +70,8 @@ def test_fast_row_check_agrees_with_the_full_check(monkeypatch: pytest.MonkeyPat
     "text",
     [None, "", "限時優惠", "cafe\u0301", unicodedata.normalize("NFD", "臺灣 café"), "a" * 10_000],
 )
-def test_text_hash_is_content_hash_without_media(text: str | None):
-    assert _text_hash(text) == content_hash(text, ())
+def test_text_digest_is_content_hash_without_media(text: str | None):
+    assert _text_digest(text).hex() == content_hash(text, ())
 
 
 @pytest.mark.parametrize("with_priority", [False, True])

@@ -21,18 +21,21 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import marshal
 import multiprocessing
 import os
+import pickle
 import tempfile
 import unicodedata
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from labelops.errors import InvalidRows, RowProblem
@@ -45,13 +48,14 @@ from labelops.services._bulk_insert import (
     TASKS,
     Binder,
     insert_rows,
+    items_by_external_id,
+    reserve_ids,
     rows_in,
     tasks_from_items,
 )
-from labelops.services._item_schema import make_row
 from labelops.services._tx import transaction
 from labelops.services.audit_trail import record_event
-from labelops.services.item_files import ImportedAnnotation, ItemBatch, ItemRow, iter_item_batches
+from labelops.services.item_files import ImportedAnnotation, ItemRow, iter_item_batches
 from labelops.services.label_studio import land_annotations
 from labelops.services.policy import Actor, authorize
 from labelops.services.projects import load_project_context
@@ -152,7 +156,7 @@ def import_items(
             else _hashed_batches(path, format, display, media_root)
         )
         with closing(source) as batches:
-            for batch, hashes in batches:
+            for batch in batches:
                 report.n_rows += batch.n_rows
                 problems.extend(batch.problems)
                 report.annotations.extend(batch.annotations)
@@ -164,8 +168,7 @@ def import_items(
                     session,
                     context.project.id,
                     batch_row.id,
-                    batch.rows,
-                    hashes,
+                    batch,
                     seen_hashes,
                     report,
                     problems,
@@ -264,31 +267,81 @@ def import_item_records(
         )
 
 
+_Row = tuple[
+    int,
+    str,
+    str | None,
+    tuple[tuple[str, str], ...],
+    str | None,
+    str | None,
+    str | None,
+    dict[str, Any],
+    int | None,
+]
+"""An :class:`ItemRow`'s fields in declaration order: ``(line, external_id, text, media,
+advertiser, market, language, metadata, priority)``."""
+
+_as_tuple: Callable[[ItemRow], _Row] = attrgetter(*(f.name for f in fields(ItemRow)))
+
+
+@dataclass(frozen=True, slots=True)
+class _HashedBatch:
+    """A batch of the file, its valid rows as plain tuples with their content digests.
+
+    Plain tuples because they are what crosses the read-ahead pipe (marshalled, ~1 us a
+    row to load, where rebuilding :class:`ItemRow` objects cost another 1 us) and what
+    the writer reads fields from.
+    """
+
+    rows: list[_Row]
+    hashes: list[str]
+    """``content_hash`` of each row (hex SHA-256)."""
+    keys: list[int]
+    """``content_key`` of each row: the digest's first 8 bytes as a signed integer."""
+    problems: list[RowProblem]
+    n_rows: int
+    annotations: list[ImportedAnnotation]
+
+
 def _hashed_batches(
     path: Path, format: ImportFormat, display: str, media_root: Path
-) -> Generator[tuple[ItemBatch, list[str]], None, None]:
-    """The file's batches, each with the content hash of each of its valid rows."""
-    text_hash = _text_hash
+) -> Generator[_HashedBatch, None, None]:
+    """The file's batches, each valid row with its content hash and key."""
+    text_digest = _text_digest
+    from_bytes = int.from_bytes
     for batch in iter_item_batches(path, format=format, file_name=display):
-        hashes = [
-            content_hash(row.text, _media_blobs(row, media_root))
-            if row.media
-            else text_hash(row.text)
-            for row in batch.rows
-        ]
-        yield batch, hashes
+        hashes: list[str] = []
+        keys: list[int] = []
+        for row in batch.rows:
+            digest = (
+                bytes.fromhex(content_hash(row.text, _media_blobs(row, media_root)))
+                if row.media
+                else text_digest(row.text)
+            )
+            hashes.append(digest.hex())
+            keys.append(from_bytes(digest[:8], "big", signed=True))
+        yield _HashedBatch(
+            rows=list(map(_as_tuple, batch.rows)),
+            hashes=hashes,
+            keys=keys,
+            problems=batch.problems,
+            n_rows=batch.n_rows,
+            annotations=batch.annotations,
+        )
 
 
 def _read_ahead(
     path: Path, format: ImportFormat, display: str, media_root: Path
-) -> Generator[tuple[ItemBatch, list[str]], None, None]:
+) -> Generator[_HashedBatch, None, None]:
     """:func:`_hashed_batches` computed in a forked child process, one batch ahead.
 
     Reading, checking and hashing are a third of an import's CPU time and need no
-    database, so on a multi-core machine they overlap with the writes. Rows cross the
-    pipe as plain tuples (a pickled dataclass costs 4 us a row each way, a tuple under
-    1). A file-level error raised in the child is raised here; if the child dies
-    without a word, :class:`RuntimeError`. The child is stopped when the caller stops.
+    database, so on a multi-core machine they overlap with the writes. Each batch
+    crosses the pipe as two messages: its rows, hashes and keys marshalled (plain
+    tuples of strings and numbers: ~0.6 us a row to dump and ~1.1 to load, pickle
+    ~1.3 each way), then the rest (row problems, annotations; usually empty) pickled.
+    A file-level error raised in the child is raised here; if the child dies without a
+    word, :class:`RuntimeError`. The child is stopped when the caller stops.
     """
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
@@ -297,25 +350,20 @@ def _read_ahead(
     )
     child.start()
     sender.close()
-    make = make_row
     try:
         while True:
             try:
-                kind, payload = receiver.recv()
+                message = receiver.recv()
+                if message[0] == "error":
+                    raise message[1]
+                if message[0] == "done":
+                    return
+                _kind, codec, problems, annotations, n_rows = message
+                blob = receiver.recv_bytes()
             except EOFError:
                 raise RuntimeError("the import's reader process ended unexpectedly") from None
-            if kind == "error":
-                raise payload
-            if kind == "done":
-                return
-            rows, problems, n_rows, annotations, hashes = payload
-            batch = ItemBatch(
-                rows=[make(*fields) for fields in rows],
-                problems=problems,
-                n_rows=n_rows,
-                annotations=annotations,
-            )
-            yield batch, hashes
+            rows, hashes, keys = (marshal if codec == "marshal" else pickle).loads(blob)
+            yield _HashedBatch(rows, hashes, keys, problems, n_rows, annotations)
     finally:
         receiver.close()
         if child.is_alive():
@@ -327,23 +375,15 @@ def _produce(sender: Any, path: Path, format: ImportFormat, display: str, media_
     """The child's side of :func:`_read_ahead`."""
     gc.disable()
     try:
-        for batch, hashes in _hashed_batches(path, format, display, media_root):
-            rows = [
-                (
-                    r.line,
-                    r.external_id,
-                    r.text,
-                    r.media,
-                    r.advertiser,
-                    r.market,
-                    r.language,
-                    r.metadata,
-                    r.priority,
-                )
-                for r in batch.rows
-            ]
-            sender.send(("batch", (rows, batch.problems, batch.n_rows, batch.annotations, hashes)))
-        sender.send(("done", None))
+        for batch in _hashed_batches(path, format, display, media_root):
+            data = (batch.rows, batch.hashes, batch.keys)
+            try:
+                codec, blob = "marshal", marshal.dumps(data)
+            except ValueError:  # a value marshal does not know (a reader's own type)
+                codec, blob = "pickle", pickle.dumps(data, pickle.HIGHEST_PROTOCOL)
+            sender.send(("batch", codec, batch.problems, batch.annotations, batch.n_rows))
+            sender.send_bytes(blob)
+        sender.send(("done",))
     except Exception as exc:
         sender.send(("error", exc))
     finally:
@@ -354,8 +394,9 @@ _HASH_PREFIX = hashlib.sha256(b"labelops.content.v1\x00")
 _NO_MEDIA = (0).to_bytes(8, "big")
 
 
-def _text_hash(text: str | None) -> str:
-    """:func:`~labelops.text.normalize.content_hash` of an item without media.
+def _text_digest(text: str | None) -> bytes:
+    """The SHA-256 of :func:`~labelops.text.normalize.content_hash` for an item without
+    media, as 32 bytes.
 
     The same bytes in the same order (tag, length-prefixed NFC text, zero media count),
     fed in one update to a copy of the tagged hasher: 1.6 us a row instead of 2.3. A test
@@ -364,7 +405,7 @@ def _text_hash(text: str | None) -> str:
     encoded = unicodedata.normalize("NFC", text or "").encode("utf-8")
     digest = _HASH_PREFIX.copy()
     digest.update(len(encoded).to_bytes(8, "big") + encoded + _NO_MEDIA)
-    return digest.hexdigest()
+    return digest.digest()
 
 
 @contextmanager
@@ -426,8 +467,7 @@ def _land_rows(
     session: Session,
     project_id: int,
     batch_id: int,
-    rows: Sequence[ItemRow],
-    hashes: Sequence[str],
+    batch: _HashedBatch,
     seen_hashes: dict[str, str],
     report: ImportReport,
     problems: list[RowProblem],
@@ -435,20 +475,19 @@ def _land_rows(
     *,
     project_was_empty: bool = False,
 ) -> None:
+    """Write a batch's new items and their tasks; count duplicates, report id conflicts.
+
+    Args:
+        seen_hashes: ``content_hash -> external_id`` of the rows this import landed so
+            far (updated here).
+        project_was_empty: The project had no task before this import, so no item of
+            it can be a duplicate but the ones ``seen_hashes`` knows.
+    """
+    rows = batch.rows
     if not rows:
         return
     connection = session.connection()
-    external_ids = [row.external_id for row in rows]
-    existing: dict[str, tuple[int, str]] = {}
-    for item_id, external_id, digest in rows_in(
-        connection,
-        "SELECT id, external_id, content_hash FROM items WHERE external_id IN ({})",
-        "SELECT id, external_id, content_hash FROM items"
-        " JOIN unnest(%s::text[]) AS wanted(k) ON items.external_id = wanted.k",
-        (),
-        external_ids,
-    ):
-        existing[external_id] = (item_id, digest)
+    existing = items_by_external_id(connection, [row[1] for row in rows])
     existing_ids = [] if project_was_empty else [item_id for item_id, _ in existing.values()]
     in_project: set[int] = set()
     for start in range(0, len(existing_ids), IN_CHUNK):
@@ -460,102 +499,140 @@ def _land_rows(
                 )
             )
         )
-    unique_hashes = [] if project_was_empty else sorted(set(hashes))
-    project_hashes: dict[str, str] = {}
-    for digest, external_id in rows_in(
-        connection,
-        # CROSS JOIN fixes SQLite's join order: with a plain JOIN it walked every task of
-        # the project for each chunk, which made a 1M-item import quadratic.
-        "SELECT items.content_hash, items.external_id FROM items"
-        " CROSS JOIN tasks ON tasks.item_id = items.id"
-        " WHERE tasks.project_id = {p} AND items.content_hash IN ({})",
-        "SELECT items.content_hash, items.external_id FROM items"
-        " JOIN unnest(%s::text[]) AS wanted(k) ON items.content_hash = wanted.k"
-        " JOIN tasks ON tasks.item_id = items.id WHERE tasks.project_id = %s",
-        (project_id,),
-        unique_hashes,
-    ):
-        project_hashes.setdefault(digest, external_id)
+    project_hashes = {} if project_was_empty else _project_hashes(connection, project_id, batch)
 
-    new_items: list[tuple[ItemRow, str]] = []
-    reused: list[tuple[int, ItemRow]] = []
-    for row, digest in zip(rows, hashes, strict=True):
-        known = existing.get(row.external_id)
+    new_items: list[tuple[_Row, str, int]] = []
+    reused: list[tuple[int, _Row]] = []
+    for row, digest, key in zip(rows, batch.hashes, batch.keys, strict=True):
+        external_id = row[1]
+        known = existing.get(external_id) if existing else None
         if known is not None:
             item_id, known_digest = known
             if known_digest != digest:
                 problems.append(
                     RowProblem(
-                        row.line,
+                        row[0],
                         "external_id",
                         "errors.import.id_conflict",
-                        {"external_id": row.external_id},
+                        {"external_id": external_id},
                     )
                 )
                 continue
             if item_id in in_project:
-                _duplicate(report, row, "errors.import.duplicate_id", row.external_id)
+                _duplicate(report, row, "errors.import.duplicate_id", external_id)
                 continue
             reused.append((item_id, row))
-            seen_hashes.setdefault(digest, row.external_id)
+            seen_hashes.setdefault(digest, external_id)
             continue
-        twin = project_hashes.get(digest) or seen_hashes.get(digest)
+        twin = (project_hashes.get(digest) if project_hashes else None) or seen_hashes.get(digest)
         if twin is not None:
             _duplicate(report, row, "errors.import.duplicate_content", twin)
             continue
-        seen_hashes[digest] = row.external_id
-        new_items.append((row, digest))
+        seen_hashes[digest] = external_id
+        new_items.append((row, digest, key))
+
     bind = Binder(connection)
     created = bind(ITEMS.c.created_at, now)
-    empty_media = bind(ITEMS.c.media, [])
-    empty_metadata = bind(ITEMS.c["metadata"], {})
+    media_column, metadata_column = ITEMS.c.media, ITEMS.c["metadata"]
+    empty_media = bind(media_column, [])
+    empty_metadata = bind(metadata_column, {})
     if connection.dialect.name == "postgresql":
         # COPY sends text: constant strings skip psycopg's per-row JSON and timestamp
         # dumpers (stdlib json.dumps twice a row was a quarter of the client's time).
         empty_media, empty_metadata = "[]", "{}"
         if isinstance(created, datetime):
             created = created.isoformat()
-    item_values = [
-        (
-            row.external_id,
-            row.text,
-            bind(ITEMS.c.media, [{"kind": kind, "path": path} for kind, path in row.media])
-            if row.media
-            else empty_media,
-            row.advertiser,
-            row.market,
-            row.language,
-            bind(ITEMS.c["metadata"], row.metadata) if row.metadata else empty_metadata,
-            digest,
-            created,
-        )
-        for row, digest in new_items
-    ]
-    item_ids = insert_rows(connection, ITEMS, ITEM_COLUMNS, item_values)
+    item_ids = reserve_ids(connection, ITEMS, len(new_items)) if new_items else []
+    # One tuple per row, id first, in ITEM_COLUMNS order.
+    insert_rows(
+        connection,
+        ITEMS,
+        ITEM_COLUMNS,
+        [
+            (
+                item_id,
+                external_id,
+                text,
+                bind(media_column, [{"kind": kind, "path": path} for kind, path in media])
+                if media
+                else empty_media,
+                advertiser,
+                market,
+                language,
+                bind(metadata_column, metadata) if metadata else empty_metadata,
+                digest,
+                key,
+                created,
+            )
+            for item_id, (
+                (_line, external_id, text, media, advertiser, market, language, metadata, _),
+                digest,
+                key,
+            ) in zip(item_ids, new_items, strict=True)
+        ],
+    )
     not_gold = bind(TASKS.c.is_gold, False)
-    task_values: list[tuple[Any, ...]] = []
-    if tasks_from_items(connection, item_ids, new_items, (project_id, batch_id, not_gold, created)):
+    # (item_id, priority) of the tasks to insert row by row.
+    per_row: list[tuple[int, int]] = []
+    if tasks_from_items(
+        connection,
+        item_ids,
+        (project_id, batch_id, not_gold, created),
+        any_priority=any(row[8] for row, _digest, _key in new_items),
+    ):
         report.n_created += len(item_ids)
     else:
-        task_values = [
-            (project_id, item_id, batch_id, row.priority or 0, not_gold, "open", 0, 0, created)
-            for item_id, (row, _digest) in zip(item_ids, new_items, strict=True)
+        per_row = [
+            (item_id, row[8] or 0)
+            for item_id, (row, _digest, _key) in zip(item_ids, new_items, strict=True)
         ]
-    task_values.extend(
-        (project_id, item_id, batch_id, row.priority or 0, not_gold, "open", 0, 0, created)
-        for item_id, row in reused
-    )
-    insert_rows(connection, TASKS, TASK_COLUMNS, task_values)
-    report.n_created += len(task_values)
+    per_row.extend((item_id, row[8] or 0) for item_id, row in reused)
+    if per_row:
+        task_ids = reserve_ids(connection, TASKS, len(per_row))
+        insert_rows(
+            connection,
+            TASKS,
+            TASK_COLUMNS,
+            [
+                (task_id, project_id, item_id, batch_id, priority, not_gold, "open", 0, 0, created)
+                for task_id, (item_id, priority) in zip(task_ids, per_row, strict=True)
+            ],
+        )
+    report.n_created += len(per_row)
 
 
-def _duplicate(report: ImportReport, row: ItemRow, message_id: str, twin: str) -> None:
+def _project_hashes(connection: Connection, project_id: int, batch: _HashedBatch) -> dict[str, str]:
+    """``content_hash -> external_id`` of the project's items that share a content key
+    with a row of ``batch``.
+
+    Keyed by the full hash, so an item that shares only the 8-byte key with a row (about
+    one pair in 10^7 among a million items) is found but never matched.
+    """
+    found: dict[str, str] = {}
+    for digest, external_id in rows_in(
+        connection,
+        # CROSS JOIN fixes SQLite's join order: with a plain JOIN it walked every task of
+        # the project for each chunk, which made a 1M-item import quadratic.
+        "SELECT items.content_hash, items.external_id FROM items"
+        " CROSS JOIN tasks ON tasks.item_id = items.id"
+        " WHERE tasks.project_id = {p} AND items.content_key IN ({})",
+        "SELECT items.content_hash, items.external_id FROM items"
+        " JOIN unnest(%s::bigint[]) AS wanted(k) ON items.content_key = wanted.k"
+        " JOIN tasks ON tasks.item_id = items.id WHERE tasks.project_id = %s",
+        (project_id,),
+        sorted(set(batch.keys)),
+    ):
+        found.setdefault(digest, external_id)
+    return found
+
+
+def _duplicate(report: ImportReport, row: _Row, message_id: str, twin: str) -> None:
     report.n_duplicates += 1
     if len(report.duplicates) < 10_000:
         report.duplicates.append(
             {
-                "line": row.line,
-                "external_id": row.external_id,
+                "line": row[0],
+                "external_id": row[1],
                 "duplicate_of": twin,
                 "reason": translate(message_id, "en", external_id=twin),
             }

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -181,7 +182,11 @@ class Item(Base):
     market: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str | None] = mapped_column(String(32))
     item_metadata: Mapped[JSONDict] = mapped_column("metadata", JSON, default=dict)
-    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # The first 8 bytes of the SHA-256 behind content_hash, as a signed 64-bit integer:
+    # the dedup lookup key. An index of 64-character strings cost a million-item import
+    # ~1.5 us a row more than this one (0004); a hit is confirmed on content_hash.
+    content_key: Mapped[int] = mapped_column(BigInteger, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -209,7 +214,9 @@ class Task(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    # No index of its own: every lookup by item_id also names the project, which the
+    # unique (project_id, item_id) index serves (0004).
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
     priority: Mapped[int] = mapped_column(Integer, default=0)
     is_gold: Mapped[bool] = mapped_column(Boolean, default=False)
