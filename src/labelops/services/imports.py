@@ -11,9 +11,12 @@ the rejected rows are written to a report file.
 Throughput (a million-row file is the benchmark): rows reach the database through the
 driver (SQLite ``executemany``, PostgreSQL ``COPY``) with ids reserved up front; the
 tasks of new items come from one ``INSERT ... SELECT`` per batch; the common valid row
-is checked by a short fast path (``_item_schema.ItemValidator._fast``); cyclic GC is off
-for the import; and with ``read_ahead`` (the CLI, large files) a forked child reads,
-checks and hashes while this process writes.
+is checked by a short fast path (``_item_schema.ItemValidator._fast``); content
+duplicates are looked up by an 8-byte integer key (``items.content_key``) and confirmed
+on the full hash; a batch of all-new rows is decided and zipped into insert rows without
+a Python loop; cyclic GC is off for the import; and with ``read_ahead`` (the CLI, large
+files) a forked child reads, checks and hashes while this process writes, sending each
+batch as marshalled columns.
 """
 
 from __future__ import annotations
@@ -27,11 +30,11 @@ import os
 import pickle
 import tempfile
 import unicodedata
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from operator import attrgetter
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -267,40 +270,38 @@ def import_item_records(
         )
 
 
-_Row = tuple[
-    int,
-    str,
-    str | None,
-    tuple[tuple[str, str], ...],
-    str | None,
-    str | None,
-    str | None,
-    dict[str, Any],
-    int | None,
-]
-"""An :class:`ItemRow`'s fields in declaration order: ``(line, external_id, text, media,
-advertiser, market, language, metadata, priority)``."""
-
-_as_tuple: Callable[[ItemRow], _Row] = attrgetter(*(f.name for f in fields(ItemRow)))
-
-
 @dataclass(frozen=True, slots=True)
 class _HashedBatch:
-    """A batch of the file, its valid rows as plain tuples with their content digests.
+    """A batch of the file: its valid rows by column, with their content digests.
 
-    Plain tuples because they are what crosses the read-ahead pipe (marshalled, ~1 us a
-    row to load, where rebuilding :class:`ItemRow` objects cost another 1 us) and what
-    the writer reads fields from.
+    Columns of plain values, because they are what crosses the read-ahead pipe and what
+    the writer needs: marshalled, a batch loads in ~0.9 us a row (rows of 9-tuples: 1.4,
+    and ItemRow objects rebuilt from them another 1), repeated values (market, language,
+    advertiser) are sent once per batch, and the writer zips the columns straight into
+    the rows it inserts. Empty ``media`` is ``()`` and empty ``metadata`` is None.
     """
 
-    rows: list[_Row]
-    hashes: list[str]
+    lines: Sequence[int]
+    external_ids: Sequence[str]
+    texts: Sequence[str | None]
+    media: Sequence[tuple[tuple[str, str], ...]]
+    advertisers: Sequence[str | None]
+    markets: Sequence[str | None]
+    languages: Sequence[str | None]
+    metadata: Sequence[dict[str, Any] | None]
+    priorities: Sequence[int | None]
+    hashes: Sequence[str]
     """``content_hash`` of each row (hex SHA-256)."""
-    keys: list[int]
+    keys: Sequence[int]
     """``content_key`` of each row: the digest's first 8 bytes as a signed integer."""
     problems: list[RowProblem]
     n_rows: int
     annotations: list[ImportedAnnotation]
+
+
+_N_COLUMNS = 11
+"""The leading fields of :class:`_HashedBatch` that are columns (one value per row)."""
+_COLUMN_NAMES = tuple(f.name for f in fields(_HashedBatch)[:_N_COLUMNS])
 
 
 def _hashed_batches(
@@ -310,9 +311,10 @@ def _hashed_batches(
     text_digest = _text_digest
     from_bytes = int.from_bytes
     for batch in iter_item_batches(path, format=format, file_name=display):
+        rows = batch.rows
         hashes: list[str] = []
         keys: list[int] = []
-        for row in batch.rows:
+        for row in rows:
             digest = (
                 bytes.fromhex(content_hash(row.text, _media_blobs(row, media_root)))
                 if row.media
@@ -320,8 +322,19 @@ def _hashed_batches(
             )
             hashes.append(digest.hex())
             keys.append(from_bytes(digest[:8], "big", signed=True))
+        # One object per distinct value, so marshal writes each once per batch.
+        pool: dict[str | None, str | None] = {}
+        shared = pool.setdefault
         yield _HashedBatch(
-            rows=list(map(_as_tuple, batch.rows)),
+            lines=[row.line for row in rows],
+            external_ids=[row.external_id for row in rows],
+            texts=[row.text for row in rows],
+            media=[row.media for row in rows],
+            advertisers=[shared(row.advertiser, row.advertiser) for row in rows],
+            markets=[shared(row.market, row.market) for row in rows],
+            languages=[shared(row.language, row.language) for row in rows],
+            metadata=[row.metadata or None for row in rows],
+            priorities=[row.priority for row in rows],
             hashes=hashes,
             keys=keys,
             problems=batch.problems,
@@ -337,9 +350,9 @@ def _read_ahead(
 
     Reading, checking and hashing are a third of an import's CPU time and need no
     database, so on a multi-core machine they overlap with the writes. Each batch
-    crosses the pipe as two messages: its rows, hashes and keys marshalled (plain
-    tuples of strings and numbers: ~0.6 us a row to dump and ~1.1 to load, pickle
-    ~1.3 each way), then the rest (row problems, annotations; usually empty) pickled.
+    crosses the pipe as two messages: the rest (row problems, annotations; usually
+    empty) pickled, then its columns marshalled (plain lists of strings and numbers;
+    pickle was ~1.3 us a row each way).
     A file-level error raised in the child is raised here; if the child dies without a
     word, :class:`RuntimeError`. The child is stopped when the caller stops.
     """
@@ -362,8 +375,13 @@ def _read_ahead(
                 blob = receiver.recv_bytes()
             except EOFError:
                 raise RuntimeError("the import's reader process ended unexpectedly") from None
-            rows, hashes, keys = (marshal if codec == "marshal" else pickle).loads(blob)
-            yield _HashedBatch(rows, hashes, keys, problems, n_rows, annotations)
+            columns = (marshal if codec == "marshal" else pickle).loads(blob)
+            yield _HashedBatch(
+                **dict(zip(_COLUMN_NAMES, columns, strict=True)),
+                problems=problems,
+                n_rows=n_rows,
+                annotations=annotations,
+            )
     finally:
         receiver.close()
         if child.is_alive():
@@ -376,7 +394,7 @@ def _produce(sender: Any, path: Path, format: ImportFormat, display: str, media_
     gc.disable()
     try:
         for batch in _hashed_batches(path, format, display, media_root):
-            data = (batch.rows, batch.hashes, batch.keys)
+            data = tuple(getattr(batch, name) for name in _COLUMN_NAMES)
             try:
                 codec, blob = "marshal", marshal.dumps(data)
             except ValueError:  # a value marshal does not know (a reader's own type)
@@ -483,11 +501,73 @@ def _land_rows(
         project_was_empty: The project had no task before this import, so no item of
             it can be a duplicate but the ones ``seen_hashes`` knows.
     """
-    rows = batch.rows
-    if not rows:
+    external_ids, hashes = batch.external_ids, batch.hashes
+    if not external_ids:
         return
     connection = session.connection()
-    existing = items_by_external_id(connection, [row[1] for row in rows])
+    existing = items_by_external_id(connection, external_ids)
+    project_hashes = {} if project_was_empty else _project_hashes(connection, project_id, batch)
+    # Indices of the rows that become new items (None: all of them), and (item id, row
+    # index) of stored items that get a task in this project.
+    keep: list[int] | None = None
+    reused: list[tuple[int, int]] = []
+    if (
+        not existing
+        and not project_hashes
+        and len(set(hashes)) == len(hashes)
+        and seen_hashes.keys().isdisjoint(hashes)
+    ):
+        # The common case, decided without a Python loop over the rows: all are new.
+        seen_hashes.update(zip(hashes, external_ids, strict=True))
+    else:
+        keep, reused = _sort_rows(
+            session,
+            project_id,
+            batch,
+            existing,
+            project_hashes,
+            seen_hashes,
+            report,
+            problems,
+            project_was_empty=project_was_empty,
+        )
+    _insert_new(connection, project_id, batch_id, batch, keep, report, now)
+    if reused:
+        bind = Binder(connection)
+        priorities = batch.priorities
+        task_ids = reserve_ids(connection, TASKS, len(reused))
+        not_gold, created = bind(TASKS.c.is_gold, False), bind(TASKS.c.created_at, now)
+        insert_rows(
+            connection,
+            TASKS,
+            TASK_COLUMNS,
+            [
+                (task_id, project_id, item_id, batch_id, priorities[index] or 0)
+                + (not_gold, "open", 0, 0, created)
+                for task_id, (item_id, index) in zip(task_ids, reused, strict=True)
+            ],
+        )
+        report.n_created += len(reused)
+
+
+def _sort_rows(
+    session: Session,
+    project_id: int,
+    batch: _HashedBatch,
+    existing: dict[str, tuple[int, str]],
+    project_hashes: dict[str, str],
+    seen_hashes: dict[str, str],
+    report: ImportReport,
+    problems: list[RowProblem],
+    *,
+    project_was_empty: bool,
+) -> tuple[list[int], list[tuple[int, int]]]:
+    """Row by row: which rows are new items, which reuse a stored item, which are
+    duplicates (counted) or id conflicts (reported).
+
+    Returns:
+        The indices of the new rows, and ``(item id, row index)`` of the reused ones.
+    """
     existing_ids = [] if project_was_empty else [item_id for item_id, _ in existing.values()]
     in_project: set[int] = set()
     for start in range(0, len(existing_ids), IN_CHUNK):
@@ -499,38 +579,69 @@ def _land_rows(
                 )
             )
         )
-    project_hashes = {} if project_was_empty else _project_hashes(connection, project_id, batch)
-
-    new_items: list[tuple[_Row, str, int]] = []
-    reused: list[tuple[int, _Row]] = []
-    for row, digest, key in zip(rows, batch.hashes, batch.keys, strict=True):
-        external_id = row[1]
-        known = existing.get(external_id) if existing else None
+    lines = batch.lines
+    keep: list[int] = []
+    reused: list[tuple[int, int]] = []
+    for index, (external_id, digest) in enumerate(
+        zip(batch.external_ids, batch.hashes, strict=True)
+    ):
+        known = existing.get(external_id)
         if known is not None:
             item_id, known_digest = known
             if known_digest != digest:
                 problems.append(
                     RowProblem(
-                        row[0],
+                        lines[index],
                         "external_id",
                         "errors.import.id_conflict",
                         {"external_id": external_id},
                     )
                 )
-                continue
-            if item_id in in_project:
-                _duplicate(report, row, "errors.import.duplicate_id", external_id)
-                continue
-            reused.append((item_id, row))
-            seen_hashes.setdefault(digest, external_id)
+            elif item_id in in_project:
+                _duplicate(
+                    report, lines[index], external_id, "errors.import.duplicate_id", external_id
+                )
+            else:
+                reused.append((item_id, index))
+                seen_hashes.setdefault(digest, external_id)
             continue
-        twin = (project_hashes.get(digest) if project_hashes else None) or seen_hashes.get(digest)
+        twin = project_hashes.get(digest) or seen_hashes.get(digest)
         if twin is not None:
-            _duplicate(report, row, "errors.import.duplicate_content", twin)
+            _duplicate(report, lines[index], external_id, "errors.import.duplicate_content", twin)
             continue
         seen_hashes[digest] = external_id
-        new_items.append((row, digest, key))
+        keep.append(index)
+    return keep, reused
 
+
+def _insert_new(
+    connection: Connection,
+    project_id: int,
+    batch_id: int,
+    batch: _HashedBatch,
+    keep: list[int] | None,
+    report: ImportReport,
+    now: datetime,
+) -> None:
+    """Insert the batch's new items (the rows at ``keep``; None: all) and their tasks."""
+    columns = [getattr(batch, name) for name in _COLUMN_NAMES]
+    if keep is not None:
+        columns = [[column[index] for index in keep] for column in columns]
+    (
+        _lines,
+        external_ids,
+        texts,
+        media,
+        advertisers,
+        markets,
+        languages,
+        metadata,
+        priorities,
+        hashes,
+        keys,
+    ) = columns
+    if not external_ids:
+        return
     bind = Binder(connection)
     created = bind(ITEMS.c.created_at, now)
     media_column, metadata_column = ITEMS.c.media, ITEMS.c["metadata"]
@@ -542,63 +653,59 @@ def _land_rows(
         empty_media, empty_metadata = "[]", "{}"
         if isinstance(created, datetime):
             created = created.isoformat()
-    item_ids = reserve_ids(connection, ITEMS, len(new_items)) if new_items else []
-    # One tuple per row, id first, in ITEM_COLUMNS order.
-    insert_rows(
-        connection,
-        ITEMS,
-        ITEM_COLUMNS,
+    # The usual file has no media and no metadata: a constant for every row.
+    media_values: Iterable[Any] = (
         [
-            (
-                item_id,
-                external_id,
-                text,
-                bind(media_column, [{"kind": kind, "path": path} for kind, path in media])
-                if media
-                else empty_media,
-                advertiser,
-                market,
-                language,
-                bind(metadata_column, metadata) if metadata else empty_metadata,
-                digest,
-                key,
-                created,
-            )
-            for item_id, (
-                (_line, external_id, text, media, advertiser, market, language, metadata, _),
-                digest,
-                key,
-            ) in zip(item_ids, new_items, strict=True)
-        ],
+            bind(media_column, [{"kind": kind, "path": path} for kind, path in pairs])
+            if pairs
+            else empty_media
+            for pairs in media
+        ]
+        if any(media)
+        else repeat(empty_media)
     )
+    metadata_values: Iterable[Any] = (
+        [bind(metadata_column, value) if value else empty_metadata for value in metadata]
+        if any(metadata)
+        else repeat(empty_metadata)
+    )
+    item_ids = reserve_ids(connection, ITEMS, len(external_ids))
+    # ITEM_COLUMNS order, id first; zip builds the tuples without a Python loop.
+    item_rows = list(
+        zip(
+            item_ids,
+            external_ids,
+            texts,
+            media_values,
+            advertisers,
+            markets,
+            languages,
+            metadata_values,
+            hashes,
+            keys,
+            repeat(created),
+        )
+    )
+    insert_rows(connection, ITEMS, ITEM_COLUMNS, item_rows)
+    report.n_created += len(item_ids)
     not_gold = bind(TASKS.c.is_gold, False)
-    # (item_id, priority) of the tasks to insert row by row.
-    per_row: list[tuple[int, int]] = []
     if tasks_from_items(
         connection,
         item_ids,
         (project_id, batch_id, not_gold, created),
-        any_priority=any(row[8] for row, _digest, _key in new_items),
+        any_priority=any(priorities),
     ):
-        report.n_created += len(item_ids)
-    else:
-        per_row = [
-            (item_id, row[8] or 0)
-            for item_id, (row, _digest, _key) in zip(item_ids, new_items, strict=True)
-        ]
-    per_row.extend((item_id, row[8] or 0) for item_id, row in reused)
-    if per_row:
-        task_ids = reserve_ids(connection, TASKS, len(per_row))
-        insert_rows(
-            connection,
-            TASKS,
-            TASK_COLUMNS,
-            [
-                (task_id, project_id, item_id, batch_id, priority, not_gold, "open", 0, 0, created)
-                for task_id, (item_id, priority) in zip(task_ids, per_row, strict=True)
-            ],
-        )
-    report.n_created += len(per_row)
+        return
+    task_ids = reserve_ids(connection, TASKS, len(item_ids))
+    insert_rows(
+        connection,
+        TASKS,
+        TASK_COLUMNS,
+        [
+            (task_id, project_id, item_id, batch_id, priority or 0, not_gold, "open", 0, 0, created)
+            for task_id, item_id, priority in zip(task_ids, item_ids, priorities, strict=True)
+        ],
+    )
 
 
 def _project_hashes(connection: Connection, project_id: int, batch: _HashedBatch) -> dict[str, str]:
@@ -626,13 +733,15 @@ def _project_hashes(connection: Connection, project_id: int, batch: _HashedBatch
     return found
 
 
-def _duplicate(report: ImportReport, row: _Row, message_id: str, twin: str) -> None:
+def _duplicate(
+    report: ImportReport, line: int, external_id: str, message_id: str, twin: str
+) -> None:
     report.n_duplicates += 1
     if len(report.duplicates) < 10_000:
         report.duplicates.append(
             {
-                "line": row[0],
-                "external_id": row[1],
+                "line": line,
+                "external_id": external_id,
                 "duplicate_of": twin,
                 "reason": translate(message_id, "en", external_id=twin),
             }
