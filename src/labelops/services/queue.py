@@ -21,7 +21,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, bindparam, exists, func, select, true
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from labelops.errors import NotFound, PermissionDenied
@@ -110,7 +120,7 @@ def next_task(
             _PROJECT_QUERY_PG if connection.dialect.name == "postgresql" else _PROJECT_QUERY
         )
         project = project_query.first(
-            connection, {"project_id": project_id, "vendor_id": actor.vendor_id}
+            connection, {"project_id": project_id, "vendor_id": actor.vendor_id, "now": now}
         )
         if project is None or not project.vendor_assigned:
             raise NotFound("errors.project.not_found", project=project_id)
@@ -122,7 +132,8 @@ def next_task(
             lease = held[-1] if prefetch else held[0]
             held_item = _ITEM_QUERY.one(connection, {"task_id": lease.task_id})
             return _served_task(lease.id, lease.task_id, held_item, keys, mode, lease)
-        reclaim_expired_leases(session, project_id, now=now)
+        if project.has_expired_leases:
+            reclaim_expired_leases(session, project_id, now=now)
         want_gold = project.gold_rate > 0 and rng.random() < project.gold_rate
         task_id = _claim(connection, project_id, project.overlap, labeller_id, gold=want_gold)
         if task_id is None and want_gold:
@@ -176,6 +187,11 @@ _TAXONOMIES = cast(Table, Taxonomy.__table__)
 _TAXONOMY_LABELS = cast(Table, TaxonomyLabel.__table__)
 _PROJECT_VENDORS = cast(Table, ProjectVendor.__table__)
 
+# Spelled as a literal, not a bound parameter, so that both databases' planners can
+# match it to the partial index ``ix_assignments_live_leases`` (``WHERE status =
+# 'leased'``); a prepared statement's parameter proves nothing about the predicate.
+_LIVE_LEASE = _ASSIGNMENTS.c.status == literal_column(f"'{AssignmentStatus.LEASED.value}'")
+
 _PROJECT_COLUMNS = (
     _PROJECTS.c.overlap,
     _PROJECTS.c.gold_rate,
@@ -191,6 +207,15 @@ _PROJECT_COLUMNS = (
         _PROJECT_VENDORS.c.vendor_id == bindparam("vendor_id"),
     )
     .label("vendor_assigned"),
+    # Whether any lease of this project has expired: the slot-returning UPDATE runs only
+    # then, not on every call.
+    exists()
+    .where(
+        _ASSIGNMENTS.c.project_id == _PROJECTS.c.id,
+        _LIVE_LEASE,
+        _ASSIGNMENTS.c.lease_expires_at <= bindparam("now"),
+    )
+    .label("has_expired_leases"),
 )
 _PROJECT_QUERY = Prepared(
     select(*_PROJECT_COLUMNS)
@@ -287,7 +312,7 @@ _RECLAIM = Prepared(
     _ASSIGNMENTS.update()
     .where(
         _ASSIGNMENTS.c.project_id == bindparam("b_project_id"),
-        _ASSIGNMENTS.c.status == AssignmentStatus.LEASED.value,
+        _LIVE_LEASE,
         _ASSIGNMENTS.c.lease_expires_at <= bindparam("b_now"),
     )
     .values(status=AssignmentStatus.EXPIRED.value)

@@ -232,7 +232,15 @@ class Assignment(Base):
     __tablename__ = "assignments"
     __table_args__ = (
         UniqueConstraint("task_id", "labeller_id"),
-        Index("ix_assignments_expiry", "status", "lease_expires_at"),
+        # Live leases of a project by expiry, for the queue's return of expired slots;
+        # leases of other projects and finished assignments are not in it (0005).
+        Index(
+            "ix_assignments_live_leases",
+            "project_id",
+            "lease_expires_at",
+            sqlite_where=text("status = 'leased'"),
+            postgresql_where=text("status = 'leased'"),
+        ),
         Index("ix_assignments_labeller", "labeller_id", "status"),
     )
 
