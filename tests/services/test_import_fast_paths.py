@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from labelops.errors import InvalidInput, InvalidRows
 from labelops.services import imports
 from labelops.services._item_schema import ItemValidator
 from labelops.services.imports import _text_digest
+from labelops.services.item_files import iter_item_batches
 from labelops.services.policy import SYSTEM_ACTOR
 from labelops.store.models import Item, Task
 from labelops.text.normalize import content_hash
@@ -193,3 +196,84 @@ def test_read_ahead_carries_label_studio_annotations(session, tmp_path: Path):
     assert [(a.external_id, a.labels, a.lead_time_s) for a in report.annotations] == [
         ("11", ("gambling",), 4.5)
     ]
+
+
+def test_read_ahead_pickles_a_batch_marshal_cannot_carry(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    """Batches cross the pipe marshalled; a value of another type (a reader's datetime,
+    say) sends that batch pickled instead."""
+    stamp = datetime(2026, 1, 1, tzinfo=UTC)
+    batch = imports._HashedBatch(
+        lines=[1],
+        external_ids=["a"],
+        texts=["限時優惠"],
+        media=[()],
+        advertisers=[None],
+        markets=["TW"],
+        languages=[None],
+        metadata=[{"seen": stamp}],
+        priorities=[None],
+        hashes=["0" * 64],
+        keys=[0],
+        problems=[],
+        n_rows=1,
+        annotations=[],
+    )
+    monkeypatch.setattr(imports, "_hashed_batches", lambda *_args: iter([batch, batch]))
+    received = list(imports._read_ahead(tmp_path / "x.jsonl", "jsonl", "x.jsonl", tmp_path))
+    assert received == [batch, batch]
+
+
+@pytest.mark.parametrize("read_ahead", [False, True])
+def test_small_batches_find_twins_and_reused_ids_across_batches(
+    session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_ahead: bool
+):
+    """Batches of two rows: a content twin or a stored id in a later batch takes the
+    row-by-row path, an all-new batch the column path; the outcome is the same."""
+    world = make_world(session, n_items=0)
+    imports.import_items(
+        session,
+        SYSTEM_ACTOR,
+        world.project_ids["B"],
+        _write_rows(tmp_path / "b.jsonl", [{"external_id": "s-1", "text": "已存"}]),
+    )
+    monkeypatch.setattr(imports, "iter_item_batches", partial(iter_item_batches, batch_size=2))
+    rows: list[dict[str, object]] = [
+        {"external_id": "n-1", "text": "甲"},
+        {"external_id": "n-2", "text": "乙"},
+        {"external_id": "n-3", "text": "丙"},
+        {"external_id": "n-4", "text": "丁"},
+        {"external_id": "n-5", "text": "甲"},  # twin of n-1, two batches later
+        {"external_id": "s-1", "text": "已存"},  # stored in project B: reused
+        {"external_id": "n-7", "text": "戊", "priority": 2},
+    ]
+    report = imports.import_items(
+        session,
+        SYSTEM_ACTOR,
+        world.project_ids["A"],
+        _write_rows(tmp_path / "a.jsonl", rows),
+        read_ahead=read_ahead,
+    )
+    assert (report.n_rows, report.n_created, report.n_duplicates) == (7, 6, 1)
+    assert [(d["line"], d["duplicate_of"]) for d in report.duplicates] == [(5, "n-1")]
+    tasks = session.execute(
+        select(Item.external_id, Task.priority)
+        .join(Task, Task.item_id == Item.id)
+        .where(Task.project_id == world.project_ids["A"])
+        .order_by(Task.id)
+    ).all()
+    session.commit()
+    assert [(e, p) for e, p in tasks] == [
+        ("n-1", 0),
+        ("n-2", 0),
+        ("n-3", 0),
+        ("n-4", 0),
+        ("s-1", 0),
+        ("n-7", 2),
+    ]
+
+
+def _write_rows(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return path
