@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Select,
     Table,
@@ -350,28 +351,39 @@ def work_taxonomy(connection: Connection, project: Any) -> tuple[tuple[str, ...]
     return keys, str(project.mode)
 
 
-def _claim_query(*, gold: bool) -> Select[int]:
-    # "Not already this labeller's" is asked per candidate as "the labeller is not
-    # among the task's labellers": the subquery is correlated on the task alone, so the
-    # one index that can answer it is the (task_id, labeller_id) unique key, a probe
-    # of a few entries. As ``NOT EXISTS (... labeller_id = :labeller_id)`` PostgreSQL
-    # turned it into an anti-join and, whenever its statistics put the labeller at
-    # about one assignment (any labeller newer than the last ANALYZE), read all the
-    # labeller's assignments once per candidate: quadratic in the open tasks the
-    # labeller already did (1,000 of them: 55 ms a claim instead of 3 ms).
-    labellers = (
-        select(_ASSIGNMENTS.c.labeller_id)
-        .where(
+def _claim_query(*, gold: bool, postgresql: bool) -> Select[int]:
+    labeller_id = bindparam("labeller_id", type_=_ASSIGNMENTS.c.labeller_id.type)
+    not_yet_mine: ColumnElement[bool]
+    if postgresql:
+        # "Not already this labeller's" is asked per candidate as "the labeller is not
+        # among the task's labellers": the subquery is correlated on the task alone, so
+        # the one index that can answer it is the (task_id, labeller_id) unique key, a
+        # probe of a few entries. As ``NOT EXISTS (... labeller_id = :labeller_id)``
+        # PostgreSQL turned it into an anti-join and, whenever its statistics put the
+        # labeller at about one assignment (any labeller newer than the last ANALYZE),
+        # read all the labeller's assignments once per candidate: quadratic in the open
+        # tasks the labeller already did (1,000 of them: 55 ms a claim instead of 3 ms).
+        not_yet_mine = labeller_id.not_in(
+            select(_ASSIGNMENTS.c.labeller_id)
+            .where(
+                _ASSIGNMENTS.c.task_id == _TASKS.c.id,
+                _ASSIGNMENTS.c.status != AssignmentStatus.EXPIRED.value,
+            )
+            .scalar_subquery()
+        )
+    else:
+        # SQLite probes the (task_id, labeller_id) key per candidate either way; its
+        # NOT EXISTS costs less than the list subquery of NOT IN (~10 vs ~13 us a claim).
+        not_yet_mine = ~exists().where(
             _ASSIGNMENTS.c.task_id == _TASKS.c.id,
+            _ASSIGNMENTS.c.labeller_id == labeller_id,
             _ASSIGNMENTS.c.status != AssignmentStatus.EXPIRED.value,
         )
-        .scalar_subquery()
-    )
     query = select(_TASKS.c.id).where(
         _TASKS.c.project_id == bindparam("project_id"),
         _TASKS.c.is_gold.is_(gold),
         _TASKS.c.status == TaskStatus.OPEN.value,
-        bindparam("labeller_id", type_=_ASSIGNMENTS.c.labeller_id.type).not_in(labellers),
+        not_yet_mine,
     )
     if not gold:
         # Gold items are answered by every labeller, so they have no overlap cap.
@@ -380,25 +392,31 @@ def _claim_query(*, gold: bool) -> Select[int]:
     return query.with_for_update(skip_locked=True, of=_TASKS)
 
 
-def _claim_statement(*, gold: bool) -> Prepared:
+def _claim_statement(*, gold: bool, postgresql: bool) -> Prepared:
     # Choosing the task and taking its slot are one statement: one round trip less on
     # PostgreSQL, where the subquery's SKIP LOCKED row lock lasts to the end of the
     # transaction.
     return Prepared(
         _TASKS.update()
-        .where(_TASKS.c.id == _claim_query(gold=gold).scalar_subquery())
+        .where(_TASKS.c.id == _claim_query(gold=gold, postgresql=postgresql).scalar_subquery())
         .values(slots_taken=_TASKS.c.slots_taken + 1)
         .returning(_TASKS.c.id)
     )
 
 
-_CLAIM = {gold: _claim_statement(gold=gold) for gold in (False, True)}
+# Keyed by (gold, PostgreSQL or not).
+_CLAIM = {
+    (gold, postgresql): _claim_statement(gold=gold, postgresql=postgresql)
+    for gold in (False, True)
+    for postgresql in (False, True)
+}
 
 
 def _claim(
     connection: Connection, project_id: int, overlap: int, labeller_id: int, *, gold: bool
 ) -> int | None:
-    value: int | None = _CLAIM[gold].scalar(
+    statement = _CLAIM[gold, connection.dialect.name == "postgresql"]
+    value: int | None = statement.scalar(
         connection, {"project_id": project_id, "labeller_id": labeller_id, "overlap": overlap}
     )
     return value
