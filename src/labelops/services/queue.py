@@ -8,10 +8,13 @@ claims. The unique (task, labeller) constraint is the last line of defence again
 one labeller labelling an item twice.
 
 Cost: each claim reads the queue index from its front: it passes over tasks whose
-slots are all leased and tasks this labeller already did, never the whole project.
-A claim is a few Core statements (project and vendor check, held leases, expired
-leases, the claim that also takes the slot, the item, the lease); the taxonomy's keys come from a process
-cache, since a taxonomy version used by a project never changes.
+slots are all leased and the open tasks this labeller already did (one probe of the
+(task, labeller) key each, about 3 us on PostgreSQL), never the whole project. So it
+does not grow with the project, only with how far a labeller is ahead of the others.
+A claim is a few Core statements (project and vendor check, held leases, the return
+of expired leases when the project has any, the claim that also takes the slot, the
+item, the lease); the taxonomy's keys come from a process cache, since a taxonomy
+version used by a project never changes.
 """
 
 from __future__ import annotations
