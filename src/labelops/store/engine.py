@@ -46,7 +46,9 @@ __all__ = [
 ]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
+WAL_SIZE_LIMIT_BYTES = 256 * 1024 * 1024
+"""The write-ahead log's file is cut back to this size when the log starts over, and a
+server's checkpointer makes it start over once it grew past it (see ``WalCheckpointer``)."""
 
 _WRITER_LOCKS: dict[str, _WriterLock] = {}
 _WRITER_LOCKS_GUARD = threading.Lock()
@@ -121,18 +123,27 @@ class WalCheckpointer:
     Under a steady stream of writes a PASSIVE checkpoint never catches up with the end
     of the log, and SQLite starts the log over only once everything in it is copied:
     the log then grew without end (~85 KB per label, 250 MB in four seconds of
-    saturation). So when the log has outgrown ``WAL_SIZE_LIMIT_BYTES``, what writers
-    added during the copy is copied holding the writer lock (no write transaction open;
-    milliseconds), and the next writer starts the log from its beginning.
+    saturation). So when the log has outgrown ``max_log_bytes``, what writers added
+    during the copy is copied holding the writer lock (no write transaction open), and
+    the next writer starts the log from its beginning. That pass waits for a disk flush
+    while writers wait (4 ms on a quiet disk here, hundreds when other jobs flood it),
+    hence the generous limit: at 1,000 labels/s the log reaches it every 3-6 s.
     """
 
-    def __init__(self, engine: Engine, *, interval_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        interval_s: float = 1.0,
+        max_log_bytes: int = WAL_SIZE_LIMIT_BYTES,
+    ) -> None:
         database = engine.url.database
         if engine.dialect.name != "sqlite" or not database or database == ":memory:":
             raise ValueError("WAL checkpoints are for a SQLite database file")
         self._database = database
         self._writer_lock = _ENGINE_WRITER_LOCKS.get(engine)
         self._interval_s = interval_s
+        self._max_log_bytes = max_log_bytes
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
         event.listen(engine, "connect", _no_autocheckpoint)
@@ -149,12 +160,11 @@ class WalCheckpointer:
             # Even a pass that copied all it saw leaves the log growing when a write
             # transaction was open meanwhile: its frames land after the copied ones.
             # Between bursts of writes the log starts over by itself; only when it did
-            # not (a steady stream) is the rest copied holding the lock: that pass
-            # waits for a disk flush (~4 ms here, far more when the disk is busy).
+            # not (a steady stream) is the rest copied holding the lock.
             lock = self._writer_lock
             if (
                 lock is not None
-                and _file_size(self._database + "-wal") > WAL_SIZE_LIMIT_BYTES
+                and _file_size(self._database + "-wal") > self._max_log_bytes
                 and lock.acquire(timeout_s=1.0)
             ):
                 try:
