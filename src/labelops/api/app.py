@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.hot_limiter = anyio.CapacityLimiter(settings.pool_size)  # see run_as_actor
     install_error_handlers(app)
 
     from labelops.api.routers import (

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, TypeVar
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from labelops.config import Settings
 from labelops.errors import AuthenticationFailed
@@ -89,6 +89,11 @@ async def run_as_actor(request: Request, use_case: Callable[[Session, Actor], T]
     another process), the use case runs here on the event loop holding it: it cannot
     wait, and SQLite work is in-process. Otherwise authentication and use case share
     one hop to the thread pool, where waiting for the lock blocks no other request.
+
+    At most ``pool_size`` such use cases run at once (``app.state.hot_limiter``); the
+    others wait here, on the event loop. With more of them than pooled connections
+    (50 labellers at saturation), the extra connections were opened and closed again
+    on every call: on PostgreSQL a new server process each time.
     """
 
     def work() -> T:
@@ -101,4 +106,5 @@ async def run_as_actor(request: Request, use_case: Callable[[Session, Actor], T]
     with writes_reserved(request.app.state.engine) as inline:
         if inline:
             return work()
-    return await run_in_threadpool(work)
+    limiter: anyio.CapacityLimiter = request.app.state.hot_limiter
+    return await anyio.to_thread.run_sync(work, limiter=limiter)
