@@ -718,7 +718,9 @@ def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get("LABELOPS_BENCH_PG_URL"))
     parser.add_argument("--quick", action="store_true", help="Small sizes for a smoke run.")
     parser.add_argument("--items", type=int, default=None, help="Big project size.")
-    parser.add_argument("--pg-workers", type=int, default=2)
+    # One worker: on this 2-core machine a second one made PostgreSQL slower (the
+    # database's own processes need the other core) and doubled the memory.
+    parser.add_argument("--pg-workers", type=int, default=1)
     parser.add_argument("--sqlite-workers", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument(
