@@ -168,22 +168,6 @@ _ASSIGNMENT_QUERY = Prepared(
     .with_for_update(of=_ASSIGNMENTS)
 )
 
-_INSERT_LABEL = Prepared(
-    _LABELS.insert().returning(_LABELS.c.id),
-    column_keys=(
-        "assignment_id",
-        "task_id",
-        "project_id",
-        "labeller_id",
-        "vendor_id",
-        "value",
-        "revision",
-        "is_current",
-        "served_at",
-        "submitted_at",
-        "active_ms",
-    ),
-)
 
 _SUBMIT_ASSIGNMENT = Prepared(
     _ASSIGNMENTS.update().where(_ASSIGNMENTS.c.id == bindparam("b_id")),
@@ -214,9 +198,6 @@ _COUNT_LABEL_UPDATE = (
 _COUNT_LABEL = Prepared(_COUNT_LABEL_UPDATE)
 
 
-# PostgreSQL: the three writes of a submit as one statement of data-modifying CTEs,
-# one round trip instead of three (a submit's other cost is its commit's disk sync,
-# which stays: it is a person's work). SQLite runs them in-process, one by one.
 _LABEL_KEYS = (
     "assignment_id",
     "task_id",
@@ -230,6 +211,11 @@ _LABEL_KEYS = (
     "submitted_at",
     "active_ms",
 )
+_INSERT_LABEL = Prepared(_LABELS.insert().returning(_LABELS.c.id), column_keys=_LABEL_KEYS)
+
+# PostgreSQL: the three writes of a submit as one statement of data-modifying CTEs,
+# one round trip instead of three (a submit's other cost is its commit's disk sync,
+# which stays: it is a person's work). SQLite runs them in-process, one by one.
 _NEW_LABEL = (
     _LABELS.insert()
     .values({key: bindparam(key, type_=_LABELS.c[key].type) for key in _LABEL_KEYS})
