@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -121,3 +123,9 @@ def make_world(
                 session, SYSTEM_ACTOR, project.id, make_items(n_items, prefix=f"{name.lower()}")
             )
     return world
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """Write ``rows`` as a UTF-8 JSONL file (non-ASCII kept as is); returns ``path``."""
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), "utf-8")
+    return path

@@ -3,7 +3,6 @@ and the model and migrations agreeing on items and tasks."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, inspect, select, text, update
 from sqlalchemy.orm import Session
 
-from factories import make_world
+from factories import make_world, write_jsonl
 from labelops.services import imports
 from labelops.services.policy import SYSTEM_ACTOR
 from labelops.store.migrate import alembic_config, upgrade
@@ -22,11 +21,6 @@ from labelops.text.normalize import content_hash
 def _key(digest: str) -> int:
     """The content key the import stores for a hex content hash."""
     return int.from_bytes(bytes.fromhex(digest)[:8], "big", signed=True)
-
-
-def _write(path: Path, rows: list[dict[str, object]]) -> Path:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
-    return path
 
 
 @pytest.mark.parametrize("read_ahead", [False, True])
@@ -43,7 +37,7 @@ def test_items_store_the_key_of_their_content_hash(
         session,
         SYSTEM_ACTOR,
         world.project_ids["A"],
-        _write(tmp_path / "items.jsonl", rows),
+        write_jsonl(tmp_path / "items.jsonl", rows),
         read_ahead=read_ahead,
     )
     stored = session.execute(select(Item.external_id, Item.content_hash, Item.content_key)).all()
@@ -62,7 +56,7 @@ def test_an_item_sharing_only_the_key_is_not_a_duplicate(session: Session, tmp_p
         session,
         SYSTEM_ACTOR,
         project_id,
-        _write(tmp_path / "one.jsonl", [{"external_id": "a", "text": "甲"}]),
+        write_jsonl(tmp_path / "one.jsonl", [{"external_id": "a", "text": "甲"}]),
     )
     session.execute(update(Item).values(content_key=_key(content_hash("乙"))))
     session.commit()
@@ -70,7 +64,7 @@ def test_an_item_sharing_only_the_key_is_not_a_duplicate(session: Session, tmp_p
         session,
         SYSTEM_ACTOR,
         project_id,
-        _write(
+        write_jsonl(
             tmp_path / "two.jsonl",
             [{"external_id": "b", "text": "乙"}, {"external_id": "c", "text": "乙"}],
         ),
@@ -82,7 +76,7 @@ def test_an_item_sharing_only_the_key_is_not_a_duplicate(session: Session, tmp_p
         session,
         SYSTEM_ACTOR,
         project_id,
-        _write(tmp_path / "three.jsonl", [{"external_id": "d", "text": "乙"}]),
+        write_jsonl(tmp_path / "three.jsonl", [{"external_id": "d", "text": "乙"}]),
     )
     assert (report.n_created, report.n_duplicates) == (0, 1)
     assert report.duplicates[0]["duplicate_of"] == "b"
@@ -96,13 +90,13 @@ def test_stored_external_ids_inside_the_batch_range_are_reused(session: Session,
         session,
         SYSTEM_ACTOR,
         world.project_ids["A"],
-        _write(tmp_path / "a.jsonl", [{"external_id": "m-5", "text": "五"}]),
+        write_jsonl(tmp_path / "a.jsonl", [{"external_id": "m-5", "text": "五"}]),
     )
     report = imports.import_items(
         session,
         SYSTEM_ACTOR,
         world.project_ids["B"],
-        _write(
+        write_jsonl(
             tmp_path / "b.jsonl",
             [{"external_id": f"m-{n}", "text": "五" if n == 5 else f"第{n}"} for n in range(1, 10)],
         ),

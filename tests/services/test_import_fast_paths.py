@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from factories import make_world
+from factories import make_world, write_jsonl
 from labelops.errors import InvalidInput, InvalidRows
 from labelops.services import imports
 from labelops.services._item_schema import ItemValidator
@@ -88,8 +88,7 @@ def test_tasks_follow_item_order_with_or_without_priorities(
     ]
     if with_priority:
         rows[7]["priority"] = 5
-    source = tmp_path / "items.jsonl"
-    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    source = write_jsonl(tmp_path / "items.jsonl", rows)
     report = imports.import_items(session, SYSTEM_ACTOR, project_id, source)
     assert report.n_created == 25
     tasks = session.execute(
@@ -236,7 +235,7 @@ def test_small_batches_find_twins_and_reused_ids_across_batches(
         session,
         SYSTEM_ACTOR,
         world.project_ids["B"],
-        _write_rows(tmp_path / "b.jsonl", [{"external_id": "s-1", "text": "已存"}]),
+        write_jsonl(tmp_path / "b.jsonl", [{"external_id": "s-1", "text": "已存"}]),
     )
     monkeypatch.setattr(imports, "iter_item_batches", partial(iter_item_batches, batch_size=2))
     rows: list[dict[str, object]] = [
@@ -252,7 +251,7 @@ def test_small_batches_find_twins_and_reused_ids_across_batches(
         session,
         SYSTEM_ACTOR,
         world.project_ids["A"],
-        _write_rows(tmp_path / "a.jsonl", rows),
+        write_jsonl(tmp_path / "a.jsonl", rows),
         read_ahead=read_ahead,
     )
     assert (report.n_rows, report.n_created, report.n_duplicates) == (7, 6, 1)
@@ -272,8 +271,3 @@ def test_small_batches_find_twins_and_reused_ids_across_batches(
         ("s-1", 0),
         ("n-7", 2),
     ]
-
-
-def _write_rows(path: Path, rows: list[dict[str, object]]) -> Path:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
-    return path

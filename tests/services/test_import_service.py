@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from factories import make_world
+from factories import make_world, write_jsonl
 from labelops.errors import InvalidInput, InvalidRows
 from labelops.services import export, finals, imports, labelling, queue
 from labelops.services.policy import SYSTEM_ACTOR
@@ -22,13 +22,6 @@ COFACTS = Path("cofacts-flow-categories-zhtw") / "dev.csv"
 def _cofacts_rows(shared_data: Path) -> list[dict[str, str]]:
     with open(shared_data / COFACTS, newline="", encoding="utf-8") as handle:
         return [{"external_id": row["id"], "text": row["text"]} for row in csv.DictReader(handle)]
-
-
-def _write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return path
 
 
 def _counts(session) -> tuple[int, int, int]:
@@ -48,7 +41,7 @@ def test_cofacts_texts_round_trip_byte_exact_through_import_api_and_export(
     project_id = world.project_ids["A"]
     rows = _cofacts_rows(shared_data)
     assert len(rows) > 1000
-    source = _write_jsonl(tmp_path / "cofacts.jsonl", rows)
+    source = write_jsonl(tmp_path / "cofacts.jsonl", rows)
     report = imports.import_items(session, SYSTEM_ACTOR, project_id, source)
     # dev.csv holds one text twice (DATASET.md): it is reported, not imported twice.
     assert report.n_duplicates == 1 and report.n_created == len(rows) - 1
@@ -79,7 +72,7 @@ def test_cofacts_texts_round_trip_byte_exact_through_import_api_and_export(
 
 def test_reimport_is_idempotent_and_reports_duplicates(session, tmp_path):
     world = make_world(session, n_items=0)
-    source = _write_jsonl(
+    source = write_jsonl(
         tmp_path / "items.jsonl", [{"external_id": f"x{i}", "text": f"廣告 {i}"} for i in range(50)]
     )
     first = imports.import_items(session, SYSTEM_ACTOR, world.project_ids["A"], source)
@@ -92,7 +85,7 @@ def test_reimport_is_idempotent_and_reports_duplicates(session, tmp_path):
 def test_content_duplicates_are_found_across_ids_and_nfc_forms(session, tmp_path):
     world = make_world(session, n_items=0)
     composed, decomposed = "café 優惠", "cafe\u0301 優惠"
-    source = _write_jsonl(
+    source = write_jsonl(
         tmp_path / "dups.jsonl",
         [
             {"external_id": "one", "text": composed},
@@ -115,14 +108,14 @@ def test_same_external_id_with_other_content_is_rejected(session, tmp_path):
         session,
         SYSTEM_ACTOR,
         project_id,
-        _write_jsonl(tmp_path / "a.jsonl", [{"external_id": "k", "text": "一"}]),
+        write_jsonl(tmp_path / "a.jsonl", [{"external_id": "k", "text": "一"}]),
     )
     with pytest.raises(InvalidRows) as caught:
         imports.import_items(
             session,
             SYSTEM_ACTOR,
             project_id,
-            _write_jsonl(tmp_path / "b.jsonl", [{"external_id": "k", "text": "二"}]),
+            write_jsonl(tmp_path / "b.jsonl", [{"external_id": "k", "text": "二"}]),
         )
     assert caught.value.problems[0].field == "external_id"
 
