@@ -205,3 +205,34 @@ def test_vendor_progress_hides_gold_and_other_vendors_work(session):
     assert (admin_view.n_tasks, admin_view.n_gold_tasks, admin_view.n_final) == (4, 1, 1)
     assert (a_view.n_tasks, a_view.n_gold_tasks, a_view.n_final, a_view.n_labels) == (3, 0, 0, 0)
     assert (b_view.n_final, b_view.n_labels, b_view.n_complete) == (1, 1, 1)
+
+
+def test_a_lease_alone_skips_the_disk_sync_but_not_in_a_submits_transaction(session, monkeypatch):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("synchronous_commit is a PostgreSQL setting")
+    from labelops.services._tx import one_transaction
+
+    world = make_world(session, n_items=4, overlap=1)
+    labeller, project_id = world.actors["labeller-a1"], world.project_ids["A"]
+
+    def setting() -> str:
+        return str(session.connection().exec_driver_sql("SHOW synchronous_commit").scalar())
+
+    # Alone, the lease turns the sync off for its own transaction (seen from inside it).
+    seen_alone: list[str] = []
+    relaxing_query = queue._PROJECT_QUERY_PG.first
+
+    def then_look(connection, params):
+        row = relaxing_query(connection, params)
+        seen_alone.append(setting())
+        return row
+
+    monkeypatch.setattr(queue._PROJECT_QUERY_PG, "first", then_look)
+    served = queue.next_task(session, labeller, project_id)
+    assert served is not None and seen_alone == ["off"]
+    # Sharing a submit's transaction, it leaves the commit synchronous.
+    with one_transaction(session):
+        labelling.submit_label(session, labeller, served.assignment_id, ["adult"])
+        queue.next_task(session, labeller, project_id)
+        assert setting() == "on"
+    assert seen_alone == ["off"]  # the shared transaction never ran the relaxing query

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from labelops.store.engine import WRITE_OPTION
 
-__all__ = ["one_transaction", "transaction"]
+__all__ = ["in_joined_transaction", "one_transaction", "transaction"]
 
 _JOINED = "labelops_joined_transaction"
 
@@ -22,7 +22,7 @@ def transaction(session: Session) -> AbstractContextManager[object]:
     and the use case runs in a transaction of its own. Inside ``one_transaction`` the
     use case joins the caller's transaction instead.
     """
-    if session.info.get(_JOINED):
+    if in_joined_transaction(session):
         return nullcontext()
     if session.in_transaction():
         session.commit()
@@ -38,9 +38,9 @@ def one_transaction(session: Session) -> Iterator[None]:
 
     For a pair that a client asks for in one request (submit a label, then lease the
     next task): one begin and one commit instead of two. An error in any of them rolls
-    back all of them. The commit is synchronous on PostgreSQL even when a use case
-    inside relaxed it for its own sake (the next-task lease does): the transaction
-    carries a person's answer.
+    back all of them. A use case that would relax its commit's durability for its own
+    sake (the next-task lease on PostgreSQL) asks ``in_joined_transaction`` and does
+    not: the transaction may carry a person's answer.
     """
     with transaction(session):
         session.info[_JOINED] = True
@@ -48,6 +48,8 @@ def one_transaction(session: Session) -> Iterator[None]:
             yield
         finally:
             session.info.pop(_JOINED, None)
-        connection = session.connection()
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("SET LOCAL synchronous_commit TO ON")
+
+
+def in_joined_transaction(session: Session) -> bool:
+    """Whether the session's transaction is shared by several use cases (``one_transaction``)."""
+    return bool(session.info.get(_JOINED))

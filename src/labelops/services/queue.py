@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from labelops.errors import NotFound, PermissionDenied
-from labelops.services._tx import transaction
+from labelops.services._tx import in_joined_transaction, transaction
 from labelops.services.policy import Actor, authorize
 from labelops.store.models import (
     Assignment,
@@ -122,10 +122,12 @@ def next_task(
     with transaction(session):
         connection = session.connection()
         # On PostgreSQL this query also turns off the synchronous commit of this
-        # transaction (see ``_PROJECT_QUERY_PG``).
-        project_query = (
-            _PROJECT_QUERY_PG if connection.dialect.name == "postgresql" else _PROJECT_QUERY
+        # transaction (see ``_PROJECT_QUERY_PG``), unless the lease shares its
+        # transaction with other work (a submit's), which keeps it.
+        relax_commit = connection.dialect.name == "postgresql" and not in_joined_transaction(
+            session
         )
+        project_query = _PROJECT_QUERY_PG if relax_commit else _PROJECT_QUERY
         project = project_query.first(
             connection, {"project_id": project_id, "vendor_id": actor.vendor_id, "now": now}
         )
