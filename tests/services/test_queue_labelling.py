@@ -210,8 +210,6 @@ def test_vendor_progress_hides_gold_and_other_vendors_work(session):
 def test_a_lease_alone_skips_the_disk_sync_but_not_in_a_submits_transaction(session, monkeypatch):
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("synchronous_commit is a PostgreSQL setting")
-    from labelops.services._tx import one_transaction
-
     world = make_world(session, n_items=4, overlap=1)
     labeller, project_id = world.actors["labeller-a1"], world.project_ids["A"]
 
@@ -231,8 +229,15 @@ def test_a_lease_alone_skips_the_disk_sync_but_not_in_a_submits_transaction(sess
     served = queue.next_task(session, labeller, project_id)
     assert served is not None and seen_alone == ["off"]
     # Sharing a submit's transaction, it leaves the commit synchronous.
-    with one_transaction(session):
-        labelling.submit_label(session, labeller, served.assignment_id, ["adult"])
-        queue.next_task(session, labeller, project_id)
-        assert setting() == "on"
+    seen_shared: list[str] = []
+    lease = queue.next_task
+
+    def lease_then_look(*args, **kwargs):
+        served = lease(*args, **kwargs)
+        seen_shared.append(setting())  # still inside the shared transaction
+        return served
+
+    monkeypatch.setattr(labelling, "next_task", lease_then_look)
+    labelling.submit_label_and_lease_next(session, labeller, served.assignment_id, ["adult"])
+    assert seen_shared == ["on"]
     assert seen_alone == ["off"]  # the shared transaction never ran the relaxing query

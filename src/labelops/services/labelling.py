@@ -15,18 +15,24 @@ from sqlalchemy import Connection, Table, and_, bindparam, case, select
 from sqlalchemy.orm import Session
 
 from labelops.errors import Conflict, InvalidInput, NotFound
-from labelops.services._tx import transaction
+from labelops.services._tx import one_transaction, transaction
 from labelops.services.audit_trail import record_event
 from labelops.services.finals import refresh_live_final_label, refresh_live_final_value
 from labelops.services.policy import Actor, authorize
 from labelops.services.projects import load_project_context
-from labelops.services.queue import release_assignment, work_taxonomy
+from labelops.services.queue import ServedTask, next_task, release_assignment, work_taxonomy
 from labelops.store.models import Assignment, FinalLabel, Label, Project, Task, Taxonomy
 from labelops.store.prepared import Prepared
 from labelops.store.types import utcnow
 from labelops.types import AssignmentStatus, FinalStatus, LabelMode, TaskStatus
 
-__all__ = ["SubmitResult", "skip_assignment", "submit_label", "validate_label_value"]
+__all__ = [
+    "SubmitResult",
+    "skip_assignment",
+    "submit_label",
+    "submit_label_and_lease_next",
+    "validate_label_value",
+]
 
 MAX_ACTIVE_MS = 24 * 3600 * 1000
 MAX_SKIP_REASON = 2000
@@ -137,6 +143,26 @@ def submit_label(
             )
         label = Label(id=label_id, **fields)
         return SubmitResult(label=label, created=True, final_status=final_status)
+
+
+def submit_label_and_lease_next(
+    session: Session,
+    actor: Actor,
+    assignment_id: int,
+    value: list[str],
+    *,
+    active_ms: int | None = None,
+    lease_seconds: int | None = None,
+) -> tuple[SubmitResult, ServedTask | None]:
+    """Submit a label and lease the labeller's next task of the same project, as one
+    transaction (one begin and one commit per label; if the lease fails, so does the
+    submit). Arguments and errors as :func:`submit_label` and
+    :func:`labelops.services.queue.next_task`; the task is None when nothing is left.
+    """
+    with one_transaction(session):
+        submitted = submit_label(session, actor, assignment_id, value, active_ms=active_ms)
+        served = next_task(session, actor, submitted.label.project_id, lease_seconds=lease_seconds)
+    return submitted, served
 
 
 _ASSIGNMENTS = cast(Table, Assignment.__table__)

@@ -18,7 +18,6 @@ from labelops.api.schemas.projects import (
 )
 from labelops.errors import InvalidInput
 from labelops.services import labelling, queue
-from labelops.services._tx import one_transaction
 from labelops.services.policy import Actor
 
 router = APIRouter(prefix="/api", tags=["labelling"])
@@ -87,20 +86,19 @@ async def serve_submit(
     def use_case(
         session: Session, actor: Actor
     ) -> tuple[labelling.SubmitResult, queue.ServedTask | None]:
-        if not and_next:
-            submitted = labelling.submit_label(
-                session, actor, assignment_id, value, active_ms=body.active_ms
+        if and_next:
+            return labelling.submit_label_and_lease_next(
+                session,
+                actor,
+                assignment_id,
+                value,
+                active_ms=body.active_ms,
+                lease_seconds=lease_seconds,
             )
-            return submitted, None
-        # One transaction for the pair: a begin and a commit less per label.
-        with one_transaction(session):
-            submitted = labelling.submit_label(
-                session, actor, assignment_id, value, active_ms=body.active_ms
-            )
-            served = queue.next_task(
-                session, actor, submitted.label.project_id, lease_seconds=lease_seconds
-            )
-        return submitted, served
+        submitted = labelling.submit_label(
+            session, actor, assignment_id, value, active_ms=body.active_ms
+        )
+        return submitted, None
 
     result, served = await run_as_actor(request, use_case)
     public = LabelPublic.model_validate(result.label)
