@@ -32,7 +32,9 @@ from sqlalchemy import (
     bindparam,
     exists,
     func,
+    literal,
     literal_column,
+    null,
     select,
     true,
 )
@@ -129,13 +131,23 @@ def next_task(
         )
         project_query = _PROJECT_QUERY_PG if relax_commit else _PROJECT_QUERY
         project = project_query.first(
-            connection, {"project_id": project_id, "vendor_id": actor.vendor_id, "now": now}
+            connection,
+            {
+                "project_id": project_id,
+                "vendor_id": actor.vendor_id,
+                "labeller_id": labeller_id,
+                "now": now,
+            },
         )
         if project is None or not project.vendor_assigned:
             raise NotFound("errors.project.not_found", project=project_id)
         keys, mode = work_taxonomy(connection, project)
-        held = _HELD_QUERY.rows(
-            connection, {"labeller_id": labeller_id, "project_id": project_id, "now": now}
+        held = (
+            _HELD_QUERY.rows(
+                connection, {"labeller_id": labeller_id, "project_id": project_id, "now": now}
+            )
+            if project.holds_lease
+            else []
         )
         if held and (not prefetch or len(held) >= MAX_HELD_LEASES):
             lease = held[-1] if prefetch else held[0]
@@ -143,16 +155,35 @@ def next_task(
             return _served_task(lease.id, lease.task_id, held_item, keys, mode, lease)
         if project.has_expired_leases:
             reclaim_expired_leases(session, project_id, now=now)
-        want_gold = project.gold_rate > 0 and rng.random() < project.gold_rate
-        task_id = _claim(connection, project_id, project.overlap, labeller_id, gold=want_gold)
-        if task_id is None and want_gold:
-            task_id = _claim(connection, project_id, project.overlap, labeller_id, gold=False)
-        if task_id is None:
-            return None
         seconds = project.lease_seconds or lease_seconds or DEFAULT_LEASE_SECONDS
         expires = now + timedelta(seconds=seconds)
-        item = _ITEM_QUERY_REVIVE.one(connection, {"task_id": task_id, "labeller_id": labeller_id})
-        if item.expired_assignment_id is not None:
+        lease = {
+            "project_id": project_id,
+            "overlap": project.overlap,
+            "labeller_id": labeller_id,
+            "vendor_id": actor.vendor_id,
+            "served_at": now,
+            "lease_expires_at": expires,
+        }
+        want_gold = project.gold_rate > 0 and rng.random() < project.gold_rate
+        if connection.dialect.name == "postgresql":
+            item = _LEASE_PG[want_gold].first(connection, lease)
+            if item is None and want_gold:
+                item = _LEASE_PG[False].first(connection, lease)
+            if item is None:
+                return None
+            task_id = item.task_id
+        else:
+            claimed = _claim(connection, project_id, project.overlap, labeller_id, gold=want_gold)
+            if claimed is None and want_gold:
+                claimed = _claim(connection, project_id, project.overlap, labeller_id, gold=False)
+            if claimed is None:
+                return None
+            task_id = claimed
+            item = _ITEM_QUERY_REVIVE.one(connection, {"task_id": task_id, **lease})
+        if item.assignment_id is not None:
+            assignment_id = item.assignment_id  # inserted by PostgreSQL's lease statement
+        elif item.expired_assignment_id is not None:
             assignment_id = item.expired_assignment_id
             connection.execute(
                 _ASSIGNMENTS.update()
@@ -225,6 +256,16 @@ _PROJECT_COLUMNS = (
         _ASSIGNMENTS.c.lease_expires_at <= bindparam("now"),
     )
     .label("has_expired_leases"),
+    # Whether the labeller holds a live lease here: only then is it looked up (a
+    # labeller who just submitted, the usual caller, holds none).
+    exists()
+    .where(
+        _ASSIGNMENTS.c.labeller_id == bindparam("labeller_id"),
+        _ASSIGNMENTS.c.project_id == _PROJECTS.c.id,
+        _ASSIGNMENTS.c.status == AssignmentStatus.LEASED.value,
+        _ASSIGNMENTS.c.lease_expires_at > bindparam("now"),
+    )
+    .label("holds_lease"),
 )
 _PROJECT_QUERY = Prepared(
     select(*_PROJECT_COLUMNS)
@@ -278,19 +319,27 @@ _ITEM_QUERY = Prepared(
     .where(_TASKS.c.id == bindparam("task_id"))
 )
 
-# The item of a just-claimed task, and this labeller's expired lease on it, if any
-# (which is revived rather than duplicated: one assignment per task and labeller).
-_ITEM_QUERY_REVIVE = Prepared(
-    select(
-        *_ITEM_COLUMNS,
+
+def _expired_assignment(task_id: ColumnElement[int]) -> ColumnElement[int]:
+    # This labeller's expired lease on the task, which is revived rather than
+    # duplicated: one assignment per task and labeller.
+    return (
         select(_ASSIGNMENTS.c.id)
         .where(
-            _ASSIGNMENTS.c.task_id == _TASKS.c.id,
+            _ASSIGNMENTS.c.task_id == task_id,
             _ASSIGNMENTS.c.labeller_id == bindparam("labeller_id"),
             _ASSIGNMENTS.c.status == AssignmentStatus.EXPIRED.value,
         )
         .scalar_subquery()
-        .label("expired_assignment_id"),
+    )
+
+
+# The item of a just-claimed task, and this labeller's expired lease on it, if any.
+_ITEM_QUERY_REVIVE = Prepared(
+    select(
+        *_ITEM_COLUMNS,
+        null().label("assignment_id"),
+        _expired_assignment(_TASKS.c.id).label("expired_assignment_id"),
     )
     .select_from(_ITEMS.join(_TASKS, _TASKS.c.item_id == _ITEMS.c.id))
     .where(_TASKS.c.id == bindparam("task_id"))
@@ -400,31 +449,74 @@ def _claim_query(*, gold: bool, postgresql: bool) -> Select[int]:
     return query.with_for_update(skip_locked=True, of=_TASKS)
 
 
-def _claim_statement(*, gold: bool, postgresql: bool) -> Prepared:
-    # Choosing the task and taking its slot are one statement: one round trip less on
-    # PostgreSQL, where the subquery's SKIP LOCKED row lock lasts to the end of the
-    # transaction.
+def _claim_statement(*, gold: bool) -> Prepared:
+    # SQLite: choosing the task and taking its slot are one statement.
     return Prepared(
         _TASKS.update()
-        .where(_TASKS.c.id == _claim_query(gold=gold, postgresql=postgresql).scalar_subquery())
+        .where(_TASKS.c.id == _claim_query(gold=gold, postgresql=False).scalar_subquery())
         .values(slots_taken=_TASKS.c.slots_taken + 1)
         .returning(_TASKS.c.id)
     )
 
 
-# Keyed by (gold, PostgreSQL or not).
-_CLAIM = {
-    (gold, postgresql): _claim_statement(gold=gold, postgresql=postgresql)
-    for gold in (False, True)
-    for postgresql in (False, True)
-}
+def _lease_statement_pg(*, gold: bool) -> Prepared:
+    """Claim a task, insert the lease and read the item: one statement, one round trip.
+
+    SQLite runs the same steps one by one in-process (``_claim``, ``_ITEM_QUERY_REVIVE``,
+    ``_INSERT_ASSIGNMENT``). Returns no row when nothing is left; ``assignment_id`` is
+    NULL when the labeller had an expired lease on the task (``expired_assignment_id``),
+    which the caller revives.
+    """
+    # The candidate is chosen (and row-locked, SKIP LOCKED: the row lock lasts to the
+    # end of the transaction) in a CTE of its own that the slot's UPDATE joins. Written
+    # as ``UPDATE ... WHERE id = (SELECT ... SKIP LOCKED)`` inside this statement, the
+    # claim now and then updated no row under concurrency, and the labeller was told
+    # nothing was left (50 labellers: 1-2 times in 5,000 calls; none in this form).
+    candidate = (
+        _claim_query(gold=gold, postgresql=True).cte("candidate").prefix_with("MATERIALIZED")
+    )
+    claimed = (
+        _TASKS.update()
+        .where(_TASKS.c.id == candidate.c.id)
+        .values(slots_taken=_TASKS.c.slots_taken + 1)
+        .returning(_TASKS.c.id, _TASKS.c.item_id)
+        .cte("claimed")
+    )
+    columns = ("task_id", "project_id", "labeller_id", "vendor_id", "status")
+    inserted = (
+        _ASSIGNMENTS.insert()
+        .from_select(
+            [*columns, "served_at", "lease_expires_at"],
+            select(
+                claimed.c.id,
+                *(bindparam(key, type_=_ASSIGNMENTS.c[key].type) for key in columns[1:4]),
+                literal(AssignmentStatus.LEASED.value, _ASSIGNMENTS.c.status.type),
+                bindparam("served_at", type_=_ASSIGNMENTS.c.served_at.type),
+                bindparam("lease_expires_at", type_=_ASSIGNMENTS.c.lease_expires_at.type),
+            ).where(_expired_assignment(claimed.c.id).is_(None)),
+        )
+        .returning(_ASSIGNMENTS.c.id)
+        .cte("inserted")
+    )
+    return Prepared(
+        select(
+            claimed.c.id.label("task_id"),
+            *_ITEM_COLUMNS,
+            select(inserted.c.id).scalar_subquery().label("assignment_id"),
+            _expired_assignment(claimed.c.id).label("expired_assignment_id"),
+        ).select_from(claimed.join(_ITEMS, _ITEMS.c.id == claimed.c.item_id))
+    )
+
+
+# Keyed by gold or not.
+_CLAIM = {gold: _claim_statement(gold=gold) for gold in (False, True)}
+_LEASE_PG = {gold: _lease_statement_pg(gold=gold) for gold in (False, True)}
 
 
 def _claim(
     connection: Connection, project_id: int, overlap: int, labeller_id: int, *, gold: bool
 ) -> int | None:
-    statement = _CLAIM[gold, connection.dialect.name == "postgresql"]
-    value: int | None = statement.scalar(
+    value: int | None = _CLAIM[gold].scalar(
         connection, {"project_id": project_id, "labeller_id": labeller_id, "overlap": overlap}
     )
     return value
