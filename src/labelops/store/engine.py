@@ -27,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelops.errors import SchemaMismatch
@@ -49,10 +49,13 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 WAL_SIZE_LIMIT_BYTES = 256 * 1024 * 1024
 """The write-ahead log's file is cut back to this size when the log starts over, and a
 server's checkpointer makes it start over once it grew past it (see ``WalCheckpointer``)."""
+PING_AFTER_IDLE_S = 5.0
+"""A pooled PostgreSQL connection idle this long (s) is checked before it is used."""
 
 _WRITER_LOCKS: dict[str, _WriterLock] = {}
 _WRITER_LOCKS_GUARD = threading.Lock()
 _HOLDS_WRITER_LOCK = "labelops_writer_lock"
+_IDLE_SINCE = "labelops_idle_since"
 _ENGINE_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, _WriterLock] = weakref.WeakKeyDictionary()
 
 
@@ -91,9 +94,34 @@ def create_engine_for(url: str, *, pool_size: int = 10, echo: bool = False) -> E
         # transaction ends with a commit or rollback event first).
         event.listen(engine.pool, "checkin", lambda _dbapi, record: _release(record.info))
         return engine
-    return create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
+    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2)
+    # Not ``pool_pre_ping``: it costs a round trip on every checkout, one in five of a
+    # labeller's submit. A connection back in use within ``PING_AFTER_IDLE_S`` was
+    # working a moment ago; one that died in use fails its statement, and SQLAlchemy
+    # then invalidates the pool's older connections too (after a server restart).
+    event.listen(engine.pool, "checkin", _note_idle_since)
+    event.listen(
+        engine.pool,
+        "checkout",
+        lambda dbapi_connection, record, _proxy: _ping_if_idle(engine, dbapi_connection, record),
     )
+    return engine
+
+
+def _note_idle_since(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine, dbapi_connection: Any, record: Any) -> None:
+    # ``record.info`` lives as long as the DBAPI connection: a new one has no mark.
+    idle_since = record.info.get(_IDLE_SINCE)
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+        return
+    try:
+        engine.dialect.do_ping(dbapi_connection)
+    except Exception as error:
+        # The pool discards this connection and checks out another (a new one).
+        raise exc.DisconnectionError(f"pooled connection is gone: {error}") from error
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
