@@ -505,6 +505,7 @@ async def realistic(
     next_ms: list[float] = []
     submit_ms: list[float] = []
     errors = retries = 0
+    first_errors: list[str] = []
     clients = [RawClient(port, token) for token in tokens]
     start = time.perf_counter()
     end = start + seconds
@@ -538,6 +539,7 @@ async def realistic(
             t1 = time.perf_counter()
             if status != 200:
                 errors += 1
+                first_errors.append(f"next {status} {data[:120]!r}")
                 continue
             next_ms.append((t1 - t0) * 1000)
             assignment = orjson.loads(data)["assignment_id"]
@@ -547,6 +549,7 @@ async def realistic(
             t1 = time.perf_counter()
             if status not in (200, 201):  # 200: a retried submit that had landed
                 errors += 1
+                first_errors.append(f"submit {status} {data[:120]!r}")
                 continue
             submit_ms.append((t1 - t0) * 1000)
 
@@ -556,6 +559,8 @@ async def realistic(
     finally:
         for client in clients:
             await client.close()
+    if first_errors:
+        print(f"realistic: {errors} errors, first: {first_errors[0]}", file=sys.stderr)
     return next_ms, submit_ms, len(submit_ms) / elapsed, errors, retries
 
 
