@@ -93,7 +93,7 @@ def serve(
         sys.executable,
         "-m",
         "uvicorn",
-        "labelops.api.app:create_app",
+        "labelops.api.app:create_server_app",
         "--factory",
         "--host",
         host,
