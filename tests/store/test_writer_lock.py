@@ -8,7 +8,7 @@ import sys
 import pytest
 from sqlalchemy import text
 
-from labelops.store.engine import WRITE_OPTION, writes_reserved
+from labelops.store.engine import WRITE_OPTION, WriteTurn, writes_reserved
 
 _TRY_LOCK = """
 import fcntl, os, sys
@@ -78,15 +78,15 @@ def test_server_checkpoints_the_wal_in_the_background_not_in_commits(engine):
 
 def test_writes_are_reserved_inline_only_while_no_process_writes(engine):
     if engine.dialect.name != "sqlite":
-        with writes_reserved(engine) as inline:
-            assert inline is False  # PostgreSQL waits on the network: always a thread
+        with writes_reserved(engine) as turn:
+            assert turn is WriteTurn.ELSEWHERE  # PostgreSQL waits on the network: a thread
         return
     import fcntl
     import os
 
     lock_file = f"{engine.url.database}.writer-lock"
-    with writes_reserved(engine) as inline:
-        assert inline is True
+    with writes_reserved(engine) as turn:
+        assert turn is WriteTurn.NOW
         assert _other_process_sees(lock_file) == "busy"  # reserved before any BEGIN
         with engine.connect() as connection:
             connection.execution_options(**{WRITE_OPTION: True})
@@ -94,8 +94,8 @@ def test_writes_are_reserved_inline_only_while_no_process_writes(engine):
                 connection.execute(text("SELECT 1"))
             assert _other_process_sees(lock_file) == "free"  # released by the commit
     assert _other_process_sees(lock_file) == "free"
-    with writes_reserved(engine) as inline:
-        assert inline is True  # a block that wrote nothing releases at its end
+    with writes_reserved(engine) as turn:
+        assert turn is WriteTurn.NOW  # a block that wrote nothing releases at its end
     assert _other_process_sees(lock_file) == "free"
 
     # Another writer (a separate open file: as another process would) holds the lock:
@@ -103,13 +103,49 @@ def test_writes_are_reserved_inline_only_while_no_process_writes(engine):
     other = os.open(lock_file, os.O_RDWR)
     try:
         fcntl.flock(other, fcntl.LOCK_EX)
-        with writes_reserved(engine) as inline:
-            assert inline is False
+        with writes_reserved(engine) as turn:
+            assert turn is WriteTurn.ELSEWHERE
         fcntl.flock(other, fcntl.LOCK_UN)
     finally:
         os.close(other)
-    with writes_reserved(engine) as inline:
-        assert inline is True
+    with writes_reserved(engine) as turn:
+        assert turn is WriteTurn.NOW
+
+
+def test_a_caller_is_told_when_this_process_s_writer_is_done(engine):
+    # What the event loop waits for instead of queueing a worker thread behind a
+    # writer of its own process.
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    import threading
+
+    lock_file = f"{engine.url.database}.writer-lock"
+    in_transaction, may_commit = threading.Event(), threading.Event()
+    seen_at_release: list[str] = []
+
+    def writer() -> None:
+        with engine.connect() as connection:
+            connection.execution_options(**{WRITE_OPTION: True})
+            with connection.begin():
+                connection.execute(text("SELECT 1"))
+                in_transaction.set()
+                may_commit.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert in_transaction.wait(10)
+        with writes_reserved(
+            engine, on_release=lambda: seen_at_release.append(_other_process_sees(lock_file))
+        ) as turn:
+            assert turn is WriteTurn.AFTER_RELEASE
+        assert seen_at_release == []  # not before the writer is done
+    finally:
+        may_commit.set()
+        thread.join(10)
+    assert seen_at_release == ["free"]  # called once, after the commit let go
+    with writes_reserved(engine) as turn:
+        assert turn is WriteTurn.NOW
 
 
 def test_the_lock_is_handed_on_only_after_the_commit(engine):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, TypeVar
 
@@ -13,7 +15,11 @@ from labelops.config import Settings
 from labelops.errors import AuthenticationFailed
 from labelops.services.auth import authenticate_token
 from labelops.services.policy import Actor
-from labelops.store.engine import writes_reserved
+from labelops.store.engine import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    WriteTurn,
+    writes_reserved,
+)
 
 __all__ = [
     "CurrentActor",
@@ -87,8 +93,10 @@ async def run_as_actor(request: Request, use_case: Callable[[Session, Actor], T]
     ``CurrentActor``, which cost a worker-thread hop each (about as much CPU as the SQL
     of the call). On SQLite, when the writer lock is free (no write open in this or
     another process), the use case runs here on the event loop holding it: it cannot
-    wait, and SQLite work is in-process. Otherwise authentication and use case share
-    one hop to the thread pool, where waiting for the lock blocks no other request.
+    wait, and SQLite work is in-process. While a writer of this process holds the lock,
+    the call waits for it here (for up to the busy timeout). Otherwise (PostgreSQL,
+    another process's writer) authentication and use case share one hop to the thread
+    pool, where waiting for the lock or the network blocks no other request.
 
     At most ``pool_size`` such use cases run at once (``app.state.hot_limiter``); the
     others wait here, on the event loop. With more of them than pooled connections
@@ -103,8 +111,35 @@ async def run_as_actor(request: Request, use_case: Callable[[Session, Actor], T]
         finally:
             session.close()
 
-    with writes_reserved(request.app.state.engine) as inline:
-        if inline:
-            return work()
+    engine = request.app.state.engine
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while loop.time() < deadline:
+        released = loop.create_future()
+        with writes_reserved(engine, on_release=_waker(loop, released)) as turn:
+            if turn is WriteTurn.NOW:
+                return work()
+        if turn is WriteTurn.ELSEWHERE:
+            break
+        # A writer of this process holds the lock (a use case on a worker thread, the
+        # WAL checkpointer): wait for it here, then run inline, rather than queue a
+        # thread behind it. Once one call had gone to a thread, the calls arriving while
+        # it ran found the lock busy and went too, and so on: at saturation every call
+        # ran on a thread, each paying the hop and the hand-overs of the GIL.
+        await asyncio.wait({released}, timeout=deadline - loop.time())
     limiter: anyio.CapacityLimiter = request.app.state.hot_limiter
     return await anyio.to_thread.run_sync(work, limiter=limiter)
+
+
+def _waker(loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> Callable[[], None]:
+    """A callback, safe from any thread, that completes ``future`` on ``loop``."""
+
+    def wake() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    def wake_from_any_thread() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile (shutdown)
+            loop.call_soon_threadsafe(wake)
+
+    return wake_from_any_thread

@@ -15,13 +15,14 @@ next to the server) hand the database over without those sleeps.
 from __future__ import annotations
 
 import ast
+import enum
 import fcntl
 import os
 import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -42,6 +43,7 @@ __all__ = [
     "make_session_factory",
     "require_current_schema",
     "session_scope",
+    "WriteTurn",
     "writes_reserved",
 ]
 
@@ -248,6 +250,8 @@ class _WriterLock:
         self._fd: int | None = None
         self._fd_pid = 0
         self._owner: int | None = None
+        self._on_release: list[Callable[[], None]] = []
+        self._on_release_guard = threading.Lock()
 
     def acquire(self, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` seconds for the lock; False when it did not come."""
@@ -271,18 +275,27 @@ class _WriterLock:
                 time.sleep(pause_s)  # another process's transaction: usually a few ms
                 pause_s = min(pause_s * 2, 0.002)
 
-    def try_acquire(self) -> bool:
-        """Take the lock if no writer of any process holds it now; never waits."""
-        if not self._mutex.acquire(blocking=False):
-            return False
+    def try_acquire(self, on_release: Callable[[], None] | None = None) -> WriteTurn:
+        """Take the lock if no writer of any process holds it now; never waits.
+
+        When a writer of this process holds it, ``on_release`` (if given) is called on
+        the releasing thread once it lets go: the check and the registration are one
+        step under a guard that every release passes after unlocking, so no release
+        between them goes unnoticed.
+        """
+        with self._on_release_guard:
+            if not self._mutex.acquire(blocking=False):
+                if on_release is not None:
+                    self._on_release.append(on_release)
+                return WriteTurn.AFTER_RELEASE
         if self._path is not None:
             try:
                 fcntl.flock(self._file(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 self._mutex.release()
-                return False
+                return WriteTurn.ELSEWHERE
         self._owner = threading.get_ident()
-        return True
+        return WriteTurn.NOW
 
     def held_by_this_thread(self) -> bool:
         """Whether this thread took the lock (and no transaction has released it)."""
@@ -294,6 +307,10 @@ class _WriterLock:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._mutex.release()
+        with self._on_release_guard:
+            callbacks, self._on_release = self._on_release, []
+        for callback in callbacks:
+            callback()
 
     def _file(self) -> int:
         # Opened once per process (a forked child must not share the parent's open
@@ -315,24 +332,40 @@ def _writer_lock(database: str) -> _WriterLock:
         return lock
 
 
+class WriteTurn(enum.Enum):
+    """When a caller of ``writes_reserved`` may write."""
+
+    NOW = "now"
+    """The lock is reserved for the calling thread: run the use case there."""
+    AFTER_RELEASE = "after_release"
+    """A writer of this process holds the lock; ``on_release`` will be called."""
+    ELSEWHERE = "elsewhere"
+    """Not to be had here: PostgreSQL, or another process's writer holds it (whose
+    release this process is not told of). Run the use case on a worker thread."""
+
+
 @contextmanager
-def writes_reserved(engine: Engine) -> Iterator[bool]:
+def writes_reserved(
+    engine: Engine, on_release: Callable[[], None] | None = None
+) -> Iterator[WriteTurn]:
     """Reserve the database's writer lock for this thread if it is free right now.
 
-    Yields True when a short use case can run on the caller's thread (an event loop)
-    without ever waiting: SQLite, and no writer of this or another process (another
-    server worker, a CLI import) holds the lock, which is now this thread's. The
-    first write transaction the thread begins inside the block takes the lock over
+    Yields ``WriteTurn.NOW`` when a short use case can run on the caller's thread (an
+    event loop) without ever waiting: SQLite, and no writer of this or another process
+    (another server worker, a CLI import) holds the lock, which is now this thread's.
+    The first write transaction the thread begins inside the block takes the lock over
     and releases it at its commit or rollback; the block's end releases it otherwise.
-    Yields False on PostgreSQL (round trips and commits wait on the network and the
-    disk) and when the lock is busy: then run the use case on a worker thread.
+    ``AFTER_RELEASE``: a writer of this process has it, and ``on_release`` is called
+    (on its thread) when it lets go, so the caller can wait for that instead of
+    queueing a thread behind it. ``ELSEWHERE``: use a worker thread.
     """
     lock = _ENGINE_WRITER_LOCKS.get(engine)
-    if lock is None or not lock.try_acquire():
-        yield False
+    turn = WriteTurn.ELSEWHERE if lock is None else lock.try_acquire(on_release)
+    if lock is None or turn is not WriteTurn.NOW:
+        yield turn
         return
     try:
-        yield True
+        yield turn
     finally:
         if lock.held_by_this_thread():
             lock.release()
