@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,3 +52,37 @@ class UTCDateTime(TypeDecorator[datetime]):
         if parsed.tzinfo is None:
             return parsed.replace(tzinfo=UTC)
         return parsed.astimezone(UTC)
+
+    # SQLite stores the text of SQLAlchemy's DATETIME ("YYYY-MM-DD HH:MM:SS.ffffff",
+    # naive UTC). Made and read here in one C call each instead of the decorator's
+    # method plus the impl's ``%``-formatting: a labeller's submit binds and reads
+    # about ten timestamps, and the two layers were ~5 % of its CPU.
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """SQLite: aware datetime -> stored text; other databases: as the impl."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def to_text(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTC column")
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return to_text
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+        """SQLite: stored text -> aware UTC datetime; other databases: as the impl."""
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        def from_text(value: str | None) -> datetime | None:
+            if value is None:
+                return None
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is None:
+                return parsed.replace(tzinfo=UTC)
+            return parsed.astimezone(UTC)
+
+        return from_text
