@@ -65,6 +65,9 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         finally:
             if checkpointer is not None:
                 checkpointer.stop()
+            loop_connection = getattr(_app.state, "loop_connection", None)  # see api.deps
+            if loop_connection is not None:
+                loop_connection.close()
             engine.dispose()
 
     app = LabelopsApp(title="labelops", version=__version__, lifespan=lifespan)
