@@ -148,6 +148,43 @@ def test_a_caller_is_told_when_this_process_s_writer_is_done(engine):
         assert turn is WriteTurn.NOW
 
 
+def test_a_waiter_is_told_when_a_writer_of_this_process_gives_up_too(engine):
+    # A thread of this process holds the mutex while it waits for another process's
+    # file lock; when it gives up, those who registered meanwhile must hear of it, or
+    # the event loop would sit out its whole busy timeout.
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    import fcntl
+    import os
+    import threading
+    import time
+
+    from labelops.store.engine import _ENGINE_WRITER_LOCKS
+
+    lock = _ENGINE_WRITER_LOCKS[engine]
+    told = threading.Event()
+    other = os.open(f"{engine.url.database}.writer-lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX)  # "another process" writes
+        gave_up: list[bool] = []
+        waiter = threading.Thread(target=lambda: gave_up.append(lock.acquire(timeout_s=0.5)))
+        waiter.start()
+        deadline = time.monotonic() + 5
+        while True:  # until the thread holds the mutex and polls the file
+            with writes_reserved(engine, on_release=told.set) as turn:
+                if turn is WriteTurn.AFTER_RELEASE:
+                    break
+            assert time.monotonic() < deadline
+        waiter.join(5)
+        assert gave_up == [False]
+        assert told.wait(1)
+    finally:
+        fcntl.flock(other, fcntl.LOCK_UN)
+        os.close(other)
+    with writes_reserved(engine) as turn:
+        assert turn is WriteTurn.NOW
+
+
 def test_the_lock_is_handed_on_only_after_the_commit(engine):
     # SQLAlchemy's commit event fires before its COMMIT: a writer let in there met an
     # open transaction and SQLite's busy handler (sleeps of 1 ms and more).

@@ -270,7 +270,7 @@ class _WriterLock:
                 return True
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    self._mutex.release()
+                    self._unlock()
                     return False
                 time.sleep(pause_s)  # another process's transaction: usually a few ms
                 pause_s = min(pause_s * 2, 0.002)
@@ -292,7 +292,7 @@ class _WriterLock:
             try:
                 fcntl.flock(self._file(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                self._mutex.release()
+                self._unlock()
                 return WriteTurn.ELSEWHERE
         self._owner = threading.get_ident()
         return WriteTurn.NOW
@@ -306,6 +306,12 @@ class _WriterLock:
         self._owner = None
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._unlock()
+
+    def _unlock(self) -> None:
+        # Every way the mutex is let go (a release, and the give-ups of ``acquire`` and
+        # ``try_acquire`` when another process holds the file) tells those who
+        # registered meanwhile: a waiter told nothing would sleep to its deadline.
         self._mutex.release()
         with self._on_release_guard:
             callbacks, self._on_release = self._on_release, []
