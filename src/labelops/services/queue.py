@@ -166,21 +166,12 @@ def next_task(
             "lease_expires_at": expires,
         }
         want_gold = project.gold_rate > 0 and rng.random() < project.gold_rate
-        if connection.dialect.name == "postgresql":
-            item = _LEASE_PG[want_gold].first(connection, lease)
-            if item is None and want_gold:
-                item = _LEASE_PG[False].first(connection, lease)
-            if item is None:
-                return None
-            task_id = item.task_id
-        else:
-            claimed = _claim(connection, project_id, project.overlap, labeller_id, gold=want_gold)
-            if claimed is None and want_gold:
-                claimed = _claim(connection, project_id, project.overlap, labeller_id, gold=False)
-            if claimed is None:
-                return None
-            task_id = claimed
-            item = _ITEM_QUERY_REVIVE.one(connection, {"task_id": task_id, **lease})
+        item = _claim_and_read(connection, lease, gold=want_gold)
+        if item is None and want_gold:
+            item = _claim_and_read(connection, lease, gold=False)
+        if item is None:
+            return None
+        task_id = item.task_id
         if item.assignment_id is not None:
             assignment_id = item.assignment_id  # inserted by PostgreSQL's lease statement
         elif item.expired_assignment_id is not None:
@@ -337,6 +328,7 @@ def _expired_assignment(task_id: ColumnElement[int]) -> ColumnElement[int]:
 # The item of a just-claimed task, and this labeller's expired lease on it, if any.
 _ITEM_QUERY_REVIVE = Prepared(
     select(
+        _TASKS.c.id.label("task_id"),
         *_ITEM_COLUMNS,
         null().label("assignment_id"),
         _expired_assignment(_TASKS.c.id).label("expired_assignment_id"),
@@ -462,7 +454,7 @@ def _claim_statement(*, gold: bool) -> Prepared:
 def _lease_statement_pg(*, gold: bool) -> Prepared:
     """Claim a task, insert the lease and read the item: one statement, one round trip.
 
-    SQLite runs the same steps one by one in-process (``_claim``, ``_ITEM_QUERY_REVIVE``,
+    SQLite runs the same steps one by one in-process (``_CLAIM``, ``_ITEM_QUERY_REVIVE``,
     ``_INSERT_ASSIGNMENT``). Returns no row when nothing is left; ``assignment_id`` is
     NULL when the labeller had an expired lease on the task (``expired_assignment_id``),
     which the caller revives.
@@ -513,13 +505,16 @@ _CLAIM = {gold: _claim_statement(gold=gold) for gold in (False, True)}
 _LEASE_PG = {gold: _lease_statement_pg(gold=gold) for gold in (False, True)}
 
 
-def _claim(
-    connection: Connection, project_id: int, overlap: int, labeller_id: int, *, gold: bool
-) -> int | None:
-    value: int | None = _CLAIM[gold].scalar(
-        connection, {"project_id": project_id, "labeller_id": labeller_id, "overlap": overlap}
-    )
-    return value
+def _claim_and_read(connection: Connection, lease: dict[str, Any], *, gold: bool) -> Any | None:
+    """Take a slot of the next task and read its item (a row with ``task_id``, the item
+    columns, ``assignment_id`` if the lease is already inserted, and
+    ``expired_assignment_id``); None when no task is left of that kind."""
+    if connection.dialect.name == "postgresql":
+        return _LEASE_PG[gold].first(connection, lease)
+    task_id = _CLAIM[gold].scalar(connection, lease)
+    if task_id is None:
+        return None
+    return _ITEM_QUERY_REVIVE.one(connection, {**lease, "task_id": task_id})
 
 
 def reclaim_expired_leases(session: Session, project_id: int, *, now: datetime) -> int:
