@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from labelops import __version__
+from labelops.api.deps import InlineCalls
 from labelops.api.errors import install_error_handlers
 from labelops.api.hot import replaying, serve_hot
 from labelops.config import Settings, get_settings
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.hot_limiter = anyio.CapacityLimiter(settings.pool_size)  # see run_as_actor
+    app.state.inline_calls = InlineCalls(app.state)  # see run_as_actor
     install_error_handlers(app)
 
     from labelops.api.routers import (

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, case, select
 from sqlalchemy.orm import Session
 
 from labelops.errors import Conflict, InvalidInput, NotFound
-from labelops.services._tx import one_transaction, transaction
+from labelops.services._tx import one_transaction, transaction, write_transaction
 from labelops.services.audit_trail import record_event
 from labelops.services.finals import refresh_live_final_label, refresh_live_final_value
 from labelops.services.policy import Actor, authorize
@@ -135,10 +135,9 @@ def submit_label(
     now = now or utcnow()
     if active_ms is not None and not 0 <= active_ms <= MAX_ACTIVE_MS:
         raise InvalidInput("errors.label.bad_active_ms", field="active_ms", value=active_ms)
-    with transaction(session):
+    with write_transaction(session) as connection:
         # The hot path runs as Core statements (no ORM unit of work); a revision, the
         # rare case, goes through the ORM below.
-        connection = session.connection()
         row = _ASSIGNMENT_QUERY.first(connection, {"assignment_id": assignment_id})
         if row is None or row.labeller_id != actor.user_id:
             raise NotFound("errors.assignment.not_found", assignment=assignment_id)

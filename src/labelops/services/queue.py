@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from labelops.errors import NotFound, PermissionDenied
-from labelops.services._tx import in_joined_transaction, transaction
+from labelops.services._tx import in_joined_transaction, write_transaction
 from labelops.services.policy import Actor, authorize
 from labelops.store.models import (
     Assignment,
@@ -121,8 +121,7 @@ def next_task(
     labeller_id = actor.user_id
     # This is the hottest path of the API: it runs as a handful of Core statements
     # (no ORM unit of work) with the immutable taxonomy keys cached in-process.
-    with transaction(session):
-        connection = session.connection()
+    with write_transaction(session) as connection:
         # On PostgreSQL this query also turns off the synchronous commit of this
         # transaction (see ``_PROJECT_QUERY_PG``), unless the lease shares its
         # transaction with other work (a submit's), which keeps it.
@@ -154,7 +153,7 @@ def next_task(
             held_item = _ITEM_QUERY.one(connection, {"task_id": lease.task_id})
             return _served_task(lease.id, lease.task_id, held_item, keys, mode, lease)
         if project.has_expired_leases:
-            reclaim_expired_leases(session, project_id, now=now)
+            reclaim_expired_leases(connection, project_id, now=now)
         seconds = project.lease_seconds or lease_seconds or DEFAULT_LEASE_SECONDS
         expires = now + timedelta(seconds=seconds)
         lease = {
@@ -527,13 +526,12 @@ def _claim_and_read(connection: Connection, lease: dict[str, Any], *, gold: bool
     return _ITEM_QUERY_REVIVE.one(connection, {**lease, "task_id": task_id})
 
 
-def reclaim_expired_leases(session: Session, project_id: int, *, now: datetime) -> int:
+def reclaim_expired_leases(connection: Connection, project_id: int, *, now: datetime) -> int:
     """Return expired leases' slots to the queue (inside the caller's transaction).
 
     Returns:
         The number of leases expired now.
     """
-    connection = session.connection()
     expired_task_ids = _RECLAIM.scalars(connection, {"b_project_id": project_id, "b_now": now})
     for task_id in expired_task_ids:
         _GIVE_SLOT.execute(connection, {"task_id": task_id})

@@ -28,7 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, exc, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelops.errors import SchemaMismatch
@@ -42,8 +42,10 @@ __all__ = [
     "migration_revisions",
     "make_session_factory",
     "require_current_schema",
+    "queues_writers",
     "session_scope",
     "WriteTurn",
+    "write_transaction_on",
     "writes_reserved",
 ]
 
@@ -375,6 +377,27 @@ def writes_reserved(
     finally:
         if lock.held_by_this_thread():
             lock.release()
+
+
+def queues_writers(engine: Engine) -> bool:
+    """Whether the engine's write transactions queue on a writer lock (SQLite)."""
+    return engine in _ENGINE_WRITER_LOCKS
+
+
+@contextmanager
+def write_transaction_on(connection: Connection) -> Iterator[Connection]:
+    """A write transaction on ``connection`` (SQLite: ``BEGIN IMMEDIATE``, behind the
+    writer lock), committed at the end of the block, rolled back on an error.
+
+    The connection must be in no transaction. The write mark (``WRITE_OPTION``) ends
+    with the transaction, so later reads on the connection begin as reads.
+    """
+    connection.execution_options(**{WRITE_OPTION: True})
+    try:
+        with connection.begin():
+            yield connection
+    finally:
+        connection.execution_options(**{WRITE_OPTION: False})
 
 
 def _sqlite_begin(connection: Any, lock: _WriterLock) -> None:
