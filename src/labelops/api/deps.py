@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar, cast
 
@@ -111,19 +110,19 @@ async def run_as_actor(request: Request, use_case: Callable[[Session, Actor], T]
     on every call: on PostgreSQL a new server process each time.
     """
 
-    def work(bind: Connection | None = None, *, joined: bool = False) -> T:
-        if bind is None:
-            with request.app.state.engine.connect() as connection:
-                return work(connection)
-        # A session bound to a connection of its own: the use case's write transaction
-        # then runs on the connection itself (``services._tx.write_transaction``), or,
-        # ``joined``, inside the transaction the connection is in (an ORM step then
-        # takes a savepoint of its own, so its rollback stays its own).
-        session: Session = request.app.state.session_factory(
-            bind=bind, join_transaction_mode="create_savepoint"
+    def work(bind: Connection | None = None) -> T:
+        factory = request.app.state.session_factory
+        # On a worker thread (``bind`` None) the session's transaction checks a pooled
+        # connection out. In a batch of ``InlineCalls`` it joins the batch's transaction
+        # on ``bind``; an ORM step then takes a savepoint of its own, so that its
+        # rollback stays its own.
+        session: Session = (
+            factory()
+            if bind is None
+            else factory(bind=bind, join_transaction_mode="create_savepoint")
         )
         try:
-            if not joined:
+            if bind is None:
                 return use_case(session, get_actor(request, session))
             with joined_transaction(session, bind):
                 return use_case(session, get_actor(request, session))
@@ -133,7 +132,7 @@ async def run_as_actor(request: Request, use_case: Callable[[Session, Actor], T]
     state = request.app.state
     if queues_writers(state.engine):
         inline: InlineCalls = state.inline_calls
-        served = await inline.run(functools.partial(work, joined=True))
+        served = await inline.run(work)
         if served is not _ELSEWHERE:
             return cast(T, served)
     limiter: anyio.CapacityLimiter = state.hot_limiter

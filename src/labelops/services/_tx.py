@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from labelops.store.engine import WRITE_OPTION, write_transaction_on
+from labelops.store.engine import WRITE_OPTION
 
 __all__ = [
     "in_joined_transaction",
@@ -44,21 +44,12 @@ def write_transaction(session: Session) -> Iterator[Connection]:
     """Like ``transaction``, for use cases written as Core statements: yields the
     transaction's connection.
 
-    When the session is bound to a connection of its own (the labeller's hot calls in
-    the API, see ``labelops.api.deps.run_as_actor``) and no transaction is open, the
-    transaction is begun on that connection directly: the Session's bookkeeping of a
-    transaction it would only pass through cost about 15 % of such a call's CPU. ORM
-    work the use case still does on the session (a label's revision, say) joins that
-    transaction and is committed with it.
+    Joined to a caller's transaction (``joined_transaction``, ``one_transaction``), it
+    is that transaction's connection directly: the Session's bookkeeping of a
+    transaction it would only pass through cost about 15 % of a labeller call's CPU.
     """
     if in_joined_transaction(session):
         yield session.info[_JOINED]
-        return
-    bind = session.bind
-    if isinstance(bind, Connection) and not session.in_transaction() and not bind.in_transaction():
-        with write_transaction_on(bind):
-            yield bind
-            _commit_orm_work(session)
         return
     with transaction(session):
         yield session.connection()
