@@ -20,7 +20,6 @@ from labelops.services.auth import authenticate_token
 from labelops.services.policy import Actor
 from labelops.store.engine import (
     SQLITE_BUSY_TIMEOUT_MS,
-    WRITE_OPTION,
     WriteTurn,
     queues_writers,
     write_transaction_on,
@@ -179,11 +178,11 @@ class InlineCalls:
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
+        engine = self._state.engine
         deadline = loop.time() + SQLITE_BUSY_TIMEOUT_MS / 1000
         try:
             while self._pending:
                 released = loop.create_future()
-                engine = self._state.engine
                 with writes_reserved(engine, on_release=_waker(loop, released)) as turn:
                     if turn is WriteTurn.NOW:
                         calls, self._pending = self._pending, []
@@ -191,19 +190,23 @@ class InlineCalls:
                         deadline = loop.time() + SQLITE_BUSY_TIMEOUT_MS / 1000
                         continue
                 if turn is WriteTurn.ELSEWHERE or loop.time() >= deadline:
-                    calls, self._pending = self._pending, []
-                    for _work, future in calls:
-                        if not future.done():
-                            future.set_result(_ELSEWHERE)
+                    self._answer_pending(result=_ELSEWHERE)
                     continue
                 await asyncio.wait({released}, timeout=deadline - loop.time())
         except Exception as error:  # noqa: BLE001 - no caller may be left waiting
-            calls, self._pending = self._pending, []
-            for _work, future in calls:
-                if not future.done():
-                    future.set_exception(error)
+            self._answer_pending(error=error)
         finally:
             self._drain_task = None
+
+    def _answer_pending(self, *, result: object = None, error: Exception | None = None) -> None:
+        calls, self._pending = self._pending, []
+        for _work, future in calls:
+            if future.done():
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
 
     def _run_together(
         self, calls: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]]
@@ -241,11 +244,11 @@ class InlineCalls:
 
 
 def _loop_connection(state: State) -> Connection:
-    """The event loop's own connection for inline use cases (SQLite), opened once.
+    """The event loop's own connection for ``InlineCalls`` (SQLite), opened once.
 
     Checking a connection out of the pool and back in, with the Connection object
-    around it, cost about 5 % of an inline call's CPU. Sessions bound to it begin and
-    end their own transactions on it; it is never left inside one.
+    around it, cost about 5 % of an inline call's CPU. Each batch begins and ends its
+    transaction on it (``write_transaction_on``); it is never left inside one.
     """
     connection: Connection | None = getattr(state, "loop_connection", None)
     if connection is None or connection.closed or connection.invalidated:
@@ -253,10 +256,6 @@ def _loop_connection(state: State) -> Connection:
     elif connection.in_transaction():
         # Never the case after a batch ended; but a batch must begin its own.
         connection.rollback()
-    if connection.get_execution_options().get(WRITE_OPTION):
-        # A write transaction's mark must not outlive it (``write_transaction_on``
-        # ends it), or the next transaction's reads would begin as writes.
-        connection.execution_options(**{WRITE_OPTION: False})
     return connection
 
 
