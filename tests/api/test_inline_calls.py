@@ -184,3 +184,51 @@ def test_calls_go_to_threads_while_another_process_writes(client, session, sqlit
     assert served is not None
     # It waited for the other writer on a worker thread, not on the event loop.
     assert ran_on and ran_on[0] != loop_threads[0]
+
+
+def test_at_most_hot_threads_calls_run_on_worker_threads_at_once(settings, session):
+    """``Settings.hot_threads`` caps the labeller calls running on threads; the rest wait
+    on the event loop (more threads only queue on Python's global lock)."""
+    from labelops.api import create_app
+
+    world = make_world(session, n_items=2, overlap=1)
+    app = create_app(settings.model_copy(update={"hot_threads": 2}))
+    engine = app.state.engine
+    other = None
+    if engine.dialect.name == "sqlite":
+        # Another process's writer sends SQLite's hot calls to threads too.
+        database = os.path.realpath(engine.url.database) + ".writer-lock"
+        other = os.open(database, os.O_RDWR | os.O_CREAT)
+        fcntl.flock(other, fcntl.LOCK_EX)
+    guard = threading.Lock()
+    running = [0]
+    most = [0]
+    loop_thread: list[int] = []
+    threads: set[int] = set()
+
+    def use_case(_session: Any, actor: Any) -> str:
+        with guard:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            threads.add(threading.get_ident())
+        threading.Event().wait(0.1)
+        with guard:
+            running[0] -= 1
+        return actor.username
+
+    async def calls() -> list[Any]:
+        loop_thread.append(threading.get_ident())
+        labellers = ["labeller-a1", "labeller-a2", "labeller-b1"] * 2
+        return await asyncio.gather(
+            *(run_as_actor(_request(app, world.tokens[name]), use_case) for name in labellers)
+        )
+
+    try:
+        answered = asyncio.run(calls())
+    finally:
+        if other is not None:
+            os.close(other)
+        engine.dispose()
+    assert sorted(answered) == sorted(["labeller-a1", "labeller-a2", "labeller-b1"] * 2)
+    assert most[0] == 2
+    assert loop_thread[0] not in threads

@@ -75,7 +75,9 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
-    app.state.hot_limiter = anyio.CapacityLimiter(settings.pool_size)  # see run_as_actor
+    app.state.hot_limiter = anyio.CapacityLimiter(  # see run_as_actor
+        min(settings.hot_threads, settings.pool_size)
+    )
     app.state.inline_calls = InlineCalls(app.state)  # see run_as_actor
     install_error_handlers(app)
 

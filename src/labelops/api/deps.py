@@ -103,10 +103,13 @@ async def run_as_actor(request: Request, use_case: Callable[[Session, Actor], T]
     process's writer) authentication and use case share one hop to the thread pool,
     where waiting for the lock or the network blocks no other request.
 
-    At most ``pool_size`` use cases run on threads at once (``app.state.hot_limiter``);
-    the others wait here, on the event loop. With more of them than pooled connections
-    (50 labellers at saturation), the extra connections were opened and closed again
-    on every call: on PostgreSQL a new server process each time.
+    At most ``hot_threads`` use cases (never more than ``pool_size``) run on threads at
+    once (``app.state.hot_limiter``); the others wait here, on the event loop. With
+    more of them than pooled connections (50 labellers at saturation), the extra
+    connections were opened and closed again on every call: on PostgreSQL a new
+    server process each time. With as many as the pool (10) the threads queued on
+    Python's global lock after each round trip, and latency under load rose with them
+    (see ``Settings.hot_threads``).
     """
 
     def work(bind: Connection | None = None) -> T:
