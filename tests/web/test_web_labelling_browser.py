@@ -260,3 +260,32 @@ def test_multi_label_items_and_the_guideline_by_keyboard(live_server, world, bro
             select(Label.value).where(Label.assignment_id == int(first), Label.is_current.is_(True))
         )
     assert value == ["gambling", "financial_scam"]
+
+
+def test_enter_right_after_closing_the_guide_submits(live_server, world, browser):
+    """Chrome leaves the focus on a closed dialog's Close button until its next focus
+    fix-up; an Enter in that frame used to go to the button and the answer was lost."""
+    context = browser.new_context(locale="en")
+    page = context.new_page()
+    browser_login(page, live_server.url, "labeller-a3")
+    page.goto(f"{live_server.url}/work/{world.project_ids['A']}")
+    page.wait_for_selector("#card .item-card")
+    page.keyboard.press("g")
+    page.wait_for_selector("#guide-dialog[open]")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#guide-dialog:not([open])", state="attached")
+    first = _card_id(page)
+    page.keyboard.press("2")
+    # The Enter of that frame, deterministically: sent from the closed dialog's button.
+    page.evaluate(
+        "() => document.querySelector('#guide-dialog button').dispatchEvent("
+        "new KeyboardEvent('keydown', {key: 'Enter', bubbles: true, cancelable: true}))"
+    )
+    _wait_new_card(page, first)
+    _wait_all_sent(page)
+    context.close()
+    with live_server.session_factory() as session:
+        value = session.scalar(
+            select(Label.value).where(Label.assignment_id == int(first), Label.is_current.is_(True))
+        )
+    assert value == ["gambling"]
