@@ -234,18 +234,36 @@ def test_an_answer_given_after_the_session_expired_is_sent_after_logging_in_agai
     assert value == ["financial_scam"]
 
 
+def _open_and_close_guide(page) -> str:
+    """Open the guideline with ``g`` and close it with Esc; returns its text."""
+    page.keyboard.press("g")
+    page.wait_for_selector("#guide-dialog[open]")
+    text: str = page.inner_text("#guide-dialog")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#guide-dialog:not([open])", state="attached")
+    return text
+
+
+def _current_value(live_server, assignment_id: str) -> list[str] | None:
+    """The stored current label of an assignment."""
+    with live_server.session_factory() as session:
+        value: list[str] | None = session.scalar(
+            select(Label.value).where(
+                Label.assignment_id == int(assignment_id), Label.is_current.is_(True)
+            )
+        )
+    return value
+
+
 def test_multi_label_items_and_the_guideline_by_keyboard(live_server, world, browser):
     context = browser.new_context(locale="zh-TW")
     page = context.new_page()
     browser_login(page, live_server.url, "labeller-a3")
     page.goto(f"{live_server.url}/work/{world.project_ids['multi']}")
     page.wait_for_selector("#card .item-card")
-    page.keyboard.press("g")
-    page.wait_for_selector("#guide-dialog[open]")
-    assert "金融詐騙" in page.inner_text("#guide-dialog")
-    assert "Financial scam" in page.inner_text("#guide-dialog")
-    page.keyboard.press("Escape")
-    page.wait_for_selector("#guide-dialog:not([open])", state="attached")
+    guide = _open_and_close_guide(page)
+    assert "金融詐騙" in guide
+    assert "Financial scam" in guide
     first = _card_id(page)
     page.keyboard.press("2")
     page.keyboard.press("4")
@@ -255,11 +273,7 @@ def test_multi_label_items_and_the_guideline_by_keyboard(live_server, world, bro
     _wait_new_card(page, first)
     _wait_all_sent(page)
     context.close()
-    with live_server.session_factory() as session:
-        value = session.scalar(
-            select(Label.value).where(Label.assignment_id == int(first), Label.is_current.is_(True))
-        )
-    assert value == ["gambling", "financial_scam"]
+    assert _current_value(live_server, first) == ["gambling", "financial_scam"]
 
 
 def test_enter_right_after_closing_the_guide_submits(live_server, world, browser):
@@ -270,10 +284,7 @@ def test_enter_right_after_closing_the_guide_submits(live_server, world, browser
     browser_login(page, live_server.url, "labeller-a3")
     page.goto(f"{live_server.url}/work/{world.project_ids['A']}")
     page.wait_for_selector("#card .item-card")
-    page.keyboard.press("g")
-    page.wait_for_selector("#guide-dialog[open]")
-    page.keyboard.press("Escape")
-    page.wait_for_selector("#guide-dialog:not([open])", state="attached")
+    _open_and_close_guide(page)
     first = _card_id(page)
     page.keyboard.press("2")
     # The Enter of that frame, deterministically: sent from the closed dialog's button.
@@ -284,8 +295,4 @@ def test_enter_right_after_closing_the_guide_submits(live_server, world, browser
     _wait_new_card(page, first)
     _wait_all_sent(page)
     context.close()
-    with live_server.session_factory() as session:
-        value = session.scalar(
-            select(Label.value).where(Label.assignment_id == int(first), Label.is_current.is_(True))
-        )
-    assert value == ["gambling"]
+    assert _current_value(live_server, first) == ["gambling"]

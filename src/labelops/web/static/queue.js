@@ -322,12 +322,6 @@
   });
   document.getElementById("skip-cancel").addEventListener("click", function () { skipDialog.close(); });
 
-  [skipDialog, guideDialog, zoomDialog].forEach(function (dialog) {
-    dialog.addEventListener("close", function () {
-      if (dialog.contains(document.activeElement)) { document.activeElement.blur(); }
-    });
-  });
-
   function toggleGuide() {
     if (guideDialog.open) { guideDialog.close(); } else { guideDialog.showModal(); }
   }
