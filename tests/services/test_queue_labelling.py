@@ -99,6 +99,84 @@ def test_expired_lease_goes_back_to_the_same_labeller_as_the_same_assignment(ses
     assert session.scalar(select(func.sum(Task.slots_taken))) == 2
 
 
+def test_a_returned_lease_is_revived_for_its_labeller_on_a_later_call(session, monkeypatch):
+    # The expired lease was already returned by another labeller's call, so the
+    # labeller's own call has nothing to return first: on PostgreSQL it is the one
+    # statement (``_LEASE_ALONE_PG``) that claims the task again and revives the lease.
+    world = make_world(session, n_items=1, overlap=2)
+    project_id = world.project_ids["A"]
+    first_labeller, other = world.actors["labeller-a1"], world.actors["labeller-a2"]
+    long_ago = utcnow() - timedelta(hours=1)
+    first = queue.next_task(session, first_labeller, project_id, now=long_ago, lease_seconds=60)
+    assert first is not None
+    taken = queue.next_task(session, other, project_id)  # returns the expired slot
+    assert taken is not None and taken.task_id == first.task_id
+    labelling.submit_label(session, other, taken.assignment_id, ["adult"])
+    one_statement: list[bool] = []
+    lease_alone = queue._LEASE_ALONE_PG.first
+
+    def spy(connection, params):
+        row = lease_alone(connection, params)
+        one_statement.append(row is not None and row.task_id is not None)
+        return row
+
+    monkeypatch.setattr(queue._LEASE_ALONE_PG, "first", spy)
+    again = queue.next_task(session, first_labeller, project_id)
+    assert again is not None
+    assert (again.task_id, again.assignment_id) == (first.task_id, first.assignment_id)
+    assert again.lease_expires_at > utcnow() + timedelta(seconds=500)  # the default 600 s
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    assert one_statement == ([True] if postgresql else [])
+    labelling.submit_label(session, first_labeller, again.assignment_id, ["adult"])
+    task = session.get(Task, first.task_id)
+    session.refresh(task)
+    assert (task.slots_taken, task.n_labels, task.status) == (2, 2, "complete")
+
+
+def test_submits_before_the_last_are_one_statement_the_last_also_finalises(session, monkeypatch):
+    world = make_world(session, n_items=1, overlap=3)
+    project_id = world.project_ids["A"]
+    one_statement: list[bool] = []
+    submit_alone = labelling._SUBMIT_ALONE_PG.first
+
+    def spy(connection, params):
+        row = submit_alone(connection, params)
+        one_statement.append(row is not None)
+        return row
+
+    monkeypatch.setattr(labelling._SUBMIT_ALONE_PG, "first", spy)
+    stored = []
+    for name, key in (
+        ("labeller-a1", "adult"),
+        ("labeller-a2", "adult"),
+        ("labeller-a3", "compliant"),
+    ):
+        actor = world.actors[name]
+        served = queue.next_task(session, actor, project_id)
+        assert served is not None
+        stored.append(labelling.submit_label(session, actor, served.assignment_id, [key]))
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    # The last label completes the task: its final label is computed in its transaction.
+    assert one_statement == ([True, True, False] if postgresql else [])
+    assert [result.final_status for result in stored] == [None, None, "final"]
+    assert [result.label.revision for result in stored] == [1, 1, 1]
+    task = session.scalar(select(Task).where(Task.project_id == project_id))
+    assert (task.n_labels, task.status) == (3, "complete")
+    final = session.scalar(select(FinalLabel).where(FinalLabel.task_id == task.id))
+    assert final is not None and final.value == ["adult"]
+    assert final.confidence == pytest.approx(2 / 3, abs=1e-6)
+    rows = session.execute(
+        select(Label.value, Label.served_at, Label.submitted_at).where(Label.task_id == task.id)
+    ).all()
+    assert sorted(row.value[0] for row in rows) == ["adult", "adult", "compliant"]
+    assert all(row.submitted_at >= row.served_at for row in rows)
+    # A retry of a submit stored by the one statement gets the stored label back.
+    again = labelling.submit_label(
+        session, world.actors["labeller-a1"], stored[0].label.assignment_id, ["adult"]
+    )
+    assert not again.created and again.label.id == stored[0].label.id
+
+
 def test_submit_on_someone_elses_lease_is_not_found(session):
     world = make_world(session, n_items=2, overlap=2)
     served = queue.next_task(session, world.actors["labeller-a1"], world.project_ids["A"])
@@ -216,18 +294,21 @@ def test_a_lease_alone_skips_the_disk_sync_but_not_in_a_submits_transaction(sess
     def setting() -> str:
         return str(session.connection().exec_driver_sql("SHOW synchronous_commit").scalar())
 
-    # Alone, the lease turns the sync off for its own transaction (seen from inside it).
-    seen_alone: list[str] = []
-    relaxing_query = queue._PROJECT_QUERY_PG.first
+    # Alone, the lease is one statement in autocommit (its own transaction) that turns
+    # the sync off for itself; the setting does not outlive it on the connection.
+    seen_alone: list[tuple[bool, str, str]] = []
+    lease_alone = queue._LEASE_ALONE_PG.first
 
     def then_look(connection, params):
-        row = relaxing_query(connection, params)
-        seen_alone.append(setting())
+        row = lease_alone(connection, params)
+        driver = connection.connection.driver_connection
+        after = driver.execute("SHOW synchronous_commit").fetchone()[0]
+        seen_alone.append((driver.autocommit, row.synchronous_commit, after))
         return row
 
-    monkeypatch.setattr(queue._PROJECT_QUERY_PG, "first", then_look)
+    monkeypatch.setattr(queue._LEASE_ALONE_PG, "first", then_look)
     served = queue.next_task(session, labeller, project_id)
-    assert served is not None and seen_alone == ["off"]
+    assert served is not None and seen_alone == [(True, "off", "on")]
     # Sharing a submit's transaction, it leaves the commit synchronous.
     seen_shared: list[str] = []
     lease = queue.next_task
@@ -240,4 +321,4 @@ def test_a_lease_alone_skips_the_disk_sync_but_not_in_a_submits_transaction(sess
     monkeypatch.setattr(labelling, "next_task", lease_then_look)
     labelling.submit_label_and_lease_next(session, labeller, served.assignment_id, ["adult"])
     assert seen_shared == ["on"]
-    assert seen_alone == ["off"]  # the shared transaction never ran the relaxing query
+    assert len(seen_alone) == 1  # the shared transaction never ran the relaxing statement

@@ -11,17 +11,48 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, case, select
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    case,
+    exists,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from labelops.errors import Conflict, InvalidInput, NotFound
-from labelops.services._tx import one_transaction, transaction, write_transaction
+from labelops.services._tx import (
+    autocommit_statements,
+    one_transaction,
+    transaction,
+    write_transaction,
+)
 from labelops.services.audit_trail import record_event
 from labelops.services.finals import refresh_live_final_label, refresh_live_final_value
 from labelops.services.policy import Actor, authorize
 from labelops.services.projects import load_project_context
-from labelops.services.queue import ServedTask, next_task, release_assignment, work_taxonomy
-from labelops.store.models import Assignment, FinalLabel, Label, Project, Task, Taxonomy
+from labelops.services.queue import (
+    ServedTask,
+    assignment_status_is,
+    next_task,
+    release_assignment,
+    work_taxonomy,
+)
+from labelops.store.models import (
+    Assignment,
+    FinalLabel,
+    Label,
+    Project,
+    Task,
+    Taxonomy,
+    TaxonomyLabel,
+)
 from labelops.store.prepared import Prepared
 from labelops.store.types import utcnow
 from labelops.types import AssignmentStatus, FinalStatus, LabelMode, TaskStatus
@@ -135,6 +166,9 @@ def submit_label(
     now = now or utcnow()
     if active_ms is not None and not 0 <= active_ms <= MAX_ACTIVE_MS:
         raise InvalidInput("errors.label.bad_active_ms", field="active_ms", value=active_ms)
+    submitted = _submitted_alone(session, actor, assignment_id, value, active_ms=active_ms, now=now)
+    if submitted is not None:
+        return submitted
     with write_transaction(session) as connection:
         # The hot path runs as Core statements (no ORM unit of work); a revision, the
         # rare case, goes through the ORM below.
@@ -200,6 +234,11 @@ def submit_label_and_lease_next(
     transaction (one begin and one commit per label; if the lease fails, so does the
     submit). Arguments and errors as :func:`submit_label` and
     :func:`labelops.services.queue.next_task`; the task is None when nothing is left.
+
+    On PostgreSQL the pair stays one transaction of several statements, rather than
+    the two statements of their own that a lone submit and a lone lease can each be:
+    at saturation that was as fast (609-623 against 647-657 labels/s) and keeps the
+    pair whole.
     """
     with one_transaction(session):
         submitted = submit_label(session, actor, assignment_id, value, active_ms=active_ms)
@@ -207,11 +246,32 @@ def submit_label_and_lease_next(
     return submitted, served
 
 
+def _submitted_alone(
+    session: Session,
+    actor: Actor,
+    assignment_id: int,
+    value: list[str],
+    *,
+    active_ms: int | None,
+    now: datetime,
+) -> SubmitResult | None:
+    """The submit as one statement of its own (``_SUBMIT_ALONE_PG``) where it can be;
+    None when nothing was written and it needs the transaction path."""
+    with autocommit_statements(session) as connection:
+        if connection is None or len(value) != 1:
+            return None
+        stored = _submit_in_one_statement(
+            connection, actor, assignment_id, value[0], active_ms=active_ms, now=now
+        )
+    return None if stored is None else SubmitResult(label=stored, created=True, final_status=None)
+
+
 _ASSIGNMENTS = cast(Table, Assignment.__table__)
 _LABELS = cast(Table, Label.__table__)
 _TASKS = cast(Table, Task.__table__)
 _PROJECTS = cast(Table, Project.__table__)
 _TAXONOMIES = cast(Table, Taxonomy.__table__)
+_TAXONOMY_LABELS = cast(Table, TaxonomyLabel.__table__)
 
 _ASSIGNMENT_QUERY = Prepared(
     select(
@@ -305,6 +365,143 @@ _RECORD_LABEL_PG = Prepared(
         _SUBMITTED
     )
 )
+
+
+def _submit_statement_alone_pg() -> Prepared:
+    """A single-label submit that does not complete its task, as one statement that is
+    its own transaction (PostgreSQL, autocommit): check the lease, the labeller and the
+    key against the taxonomy, count the label on the task, insert the label, mark the
+    assignment submitted.
+
+    One row when it stored the label; none when it wrote nothing and the submit needs
+    the transaction path: an error to report, a revision or a retry, a multi-label
+    taxonomy, or a label that completes its task (its final label is computed in the
+    same transaction as the label, after the task row is locked).
+    """
+    target = (
+        select(
+            _ASSIGNMENTS.c.id,
+            _ASSIGNMENTS.c.task_id,
+            _ASSIGNMENTS.c.project_id,
+            _ASSIGNMENTS.c.labeller_id,
+            _ASSIGNMENTS.c.vendor_id,
+            _ASSIGNMENTS.c.served_at,
+            _PROJECTS.c.overlap,
+        )
+        .join(_PROJECTS, _PROJECTS.c.id == _ASSIGNMENTS.c.project_id)
+        .join(_TAXONOMIES, _TAXONOMIES.c.id == _PROJECTS.c.taxonomy_id)
+        .where(
+            _ASSIGNMENTS.c.id == bindparam("assignment_id"),
+            _ASSIGNMENTS.c.labeller_id == bindparam("labeller_id"),
+            assignment_status_is(AssignmentStatus.LEASED),
+            _ASSIGNMENTS.c.lease_expires_at > bindparam("submitted_at"),
+            _TAXONOMIES.c.mode == literal_column(f"'{LabelMode.SINGLE.value}'"),
+            exists().where(
+                _TAXONOMY_LABELS.c.taxonomy_id == _TAXONOMIES.c.id,
+                _TAXONOMY_LABELS.c.key == bindparam("key", type_=_TAXONOMY_LABELS.c.key.type),
+            ),
+        )
+        # A retried submit waits here for the first one, then finds the lease gone.
+        .with_for_update(of=_ASSIGNMENTS)
+        .cte("target")
+        .prefix_with("MATERIALIZED")
+    )
+    # The condition is in the UPDATE itself: when a concurrent submit on the same task
+    # commits first, PostgreSQL checks it again against the task's new row.
+    counted = (
+        _TASKS.update()
+        .where(
+            _TASKS.c.id == target.c.task_id,
+            or_(_TASKS.c.is_gold.is_(True), _TASKS.c.n_labels + 1 < target.c.overlap),
+        )
+        .values(n_labels=_TASKS.c.n_labels + 1)
+        .returning(_TASKS.c.id, _TASKS.c.n_labels, _TASKS.c.is_gold)
+        .cte("counted")
+    )
+    new_label = (
+        _LABELS.insert()
+        .from_select(
+            list(_LABEL_KEYS),
+            select(
+                target.c.id,
+                target.c.task_id,
+                target.c.project_id,
+                target.c.labeller_id,
+                target.c.vendor_id,
+                bindparam("value", type_=_LABELS.c.value.type),
+                literal(1, _LABELS.c.revision.type),
+                true(),
+                target.c.served_at,
+                bindparam("submitted_at", type_=_LABELS.c.submitted_at.type),
+                bindparam("active_ms", type_=_LABELS.c.active_ms.type),
+            ).select_from(target.join(counted, counted.c.id == target.c.task_id)),
+        )
+        .returning(_LABELS.c.id, _LABELS.c.assignment_id)
+        .cte("new_label")
+    )
+    submitted = (
+        _ASSIGNMENTS.update()
+        .where(_ASSIGNMENTS.c.id == new_label.c.assignment_id)
+        .values(
+            status=literal(AssignmentStatus.SUBMITTED.value, _ASSIGNMENTS.c.status.type),
+            submitted_at=bindparam("submitted_at", type_=_ASSIGNMENTS.c.submitted_at.type),
+        )
+        .cte("submitted")
+    )
+    return Prepared(
+        select(
+            new_label.c.id.label("label_id"),
+            target.c.task_id,
+            target.c.project_id,
+            target.c.vendor_id,
+            target.c.served_at,
+        )
+        .select_from(new_label.join(target, true()))
+        .add_cte(submitted)
+    )
+
+
+_SUBMIT_ALONE_PG = _submit_statement_alone_pg()
+
+
+def _submit_in_one_statement(
+    connection: Connection,
+    actor: Actor,
+    assignment_id: int,
+    key: str,
+    *,
+    active_ms: int | None,
+    now: datetime,
+) -> StoredLabel | None:
+    """``submit_label`` of one key by ``_SUBMIT_ALONE_PG`` on an autocommit connection;
+    None when nothing was written and the submit needs the transaction path."""
+    row = _SUBMIT_ALONE_PG.first(
+        connection,
+        {
+            "assignment_id": assignment_id,
+            "labeller_id": actor.user_id,
+            "key": key,
+            "value": [key],
+            "submitted_at": now,
+            "active_ms": active_ms,
+        },
+    )
+    if row is None:
+        return None
+    return StoredLabel(
+        id=row.label_id,
+        assignment_id=assignment_id,
+        task_id=row.task_id,
+        project_id=row.project_id,
+        labeller_id=cast(int, actor.user_id),
+        vendor_id=row.vendor_id,
+        value=[key],
+        revision=1,
+        is_current=True,
+        served_at=row.served_at,
+        submitted_at=now,
+        active_ms=active_ms,
+    )
 
 
 @dataclass(frozen=True)
