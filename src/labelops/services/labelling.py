@@ -273,25 +273,32 @@ _PROJECTS = cast(Table, Project.__table__)
 _TAXONOMIES = cast(Table, Taxonomy.__table__)
 _TAXONOMY_LABELS = cast(Table, TaxonomyLabel.__table__)
 
+# An assignment with its project and taxonomy; the fields a stored label copies.
+_ASSIGNMENT_IN_PROJECT = _ASSIGNMENTS.join(
+    _PROJECTS, _PROJECTS.c.id == _ASSIGNMENTS.c.project_id
+).join(_TAXONOMIES, _TAXONOMIES.c.id == _PROJECTS.c.taxonomy_id)
+_LABEL_SOURCE_COLUMNS = (
+    _ASSIGNMENTS.c.id,
+    _ASSIGNMENTS.c.task_id,
+    _ASSIGNMENTS.c.project_id,
+    _ASSIGNMENTS.c.labeller_id,
+    _ASSIGNMENTS.c.vendor_id,
+    _ASSIGNMENTS.c.served_at,
+    _PROJECTS.c.overlap,
+)
+
 _ASSIGNMENT_QUERY = Prepared(
     select(
-        _ASSIGNMENTS.c.id,
-        _ASSIGNMENTS.c.task_id,
-        _ASSIGNMENTS.c.project_id,
-        _ASSIGNMENTS.c.labeller_id,
-        _ASSIGNMENTS.c.vendor_id,
+        *_LABEL_SOURCE_COLUMNS,
         _ASSIGNMENTS.c.status,
-        _ASSIGNMENTS.c.served_at,
         _ASSIGNMENTS.c.lease_expires_at,
-        _PROJECTS.c.overlap,
         _PROJECTS.c.taxonomy_id,
         _TAXONOMIES.c.mode,
         _TAXONOMIES.c.key,
         _TAXONOMIES.c.version,
         _TAXONOMIES.c.created_at,
     )
-    .join(_PROJECTS, _PROJECTS.c.id == _ASSIGNMENTS.c.project_id)
-    .join(_TAXONOMIES, _TAXONOMIES.c.id == _PROJECTS.c.taxonomy_id)
+    .select_from(_ASSIGNMENT_IN_PROJECT)
     .where(_ASSIGNMENTS.c.id == bindparam("assignment_id"))
     .with_for_update(of=_ASSIGNMENTS)
 )
@@ -379,17 +386,8 @@ def _submit_statement_alone_pg() -> Prepared:
     same transaction as the label, after the task row is locked).
     """
     target = (
-        select(
-            _ASSIGNMENTS.c.id,
-            _ASSIGNMENTS.c.task_id,
-            _ASSIGNMENTS.c.project_id,
-            _ASSIGNMENTS.c.labeller_id,
-            _ASSIGNMENTS.c.vendor_id,
-            _ASSIGNMENTS.c.served_at,
-            _PROJECTS.c.overlap,
-        )
-        .join(_PROJECTS, _PROJECTS.c.id == _ASSIGNMENTS.c.project_id)
-        .join(_TAXONOMIES, _TAXONOMIES.c.id == _PROJECTS.c.taxonomy_id)
+        select(*_LABEL_SOURCE_COLUMNS)
+        .select_from(_ASSIGNMENT_IN_PROJECT)
         .where(
             _ASSIGNMENTS.c.id == bindparam("assignment_id"),
             _ASSIGNMENTS.c.labeller_id == bindparam("labeller_id"),

@@ -491,6 +491,38 @@ def _claim_statement(*, gold: bool) -> Prepared:
     )
 
 
+def _claimed(candidate: Any) -> Any:
+    """CTE: take a slot of the ``candidate`` CTE's task; returns its id and item id."""
+    return (
+        _TASKS.update()
+        .where(_TASKS.c.id == candidate.c.id)
+        .values(slots_taken=_TASKS.c.slots_taken + 1)
+        .returning(_TASKS.c.id, _TASKS.c.item_id)
+        .cte("claimed")
+    )
+
+
+def _inserted_lease(claimed: Any, lease_expires_at: ColumnElement[datetime]) -> Any:
+    """CTE: insert the labeller's lease on the ``claimed`` task, unless the labeller has
+    an expired lease there (which is revived instead); returns the new assignment id."""
+    columns = ("task_id", "project_id", "labeller_id", "vendor_id", "status")
+    return (
+        _ASSIGNMENTS.insert()
+        .from_select(
+            [*columns, "served_at", "lease_expires_at"],
+            select(
+                claimed.c.id,
+                *(bindparam(key, type_=_ASSIGNMENTS.c[key].type) for key in columns[1:4]),
+                literal(AssignmentStatus.LEASED.value, _ASSIGNMENTS.c.status.type),
+                bindparam("served_at", type_=_ASSIGNMENTS.c.served_at.type),
+                lease_expires_at,
+            ).where(_expired_assignment(claimed.c.id).is_(None)),
+        )
+        .returning(_ASSIGNMENTS.c.id)
+        .cte("inserted")
+    )
+
+
 def _lease_statement_pg(*, gold: bool) -> Prepared:
     """Claim a task, insert the lease and read the item: one statement, one round trip.
 
@@ -507,28 +539,9 @@ def _lease_statement_pg(*, gold: bool) -> Prepared:
     candidate = (
         _claim_query(gold=gold, postgresql=True).cte("candidate").prefix_with("MATERIALIZED")
     )
-    claimed = (
-        _TASKS.update()
-        .where(_TASKS.c.id == candidate.c.id)
-        .values(slots_taken=_TASKS.c.slots_taken + 1)
-        .returning(_TASKS.c.id, _TASKS.c.item_id)
-        .cte("claimed")
-    )
-    columns = ("task_id", "project_id", "labeller_id", "vendor_id", "status")
-    inserted = (
-        _ASSIGNMENTS.insert()
-        .from_select(
-            [*columns, "served_at", "lease_expires_at"],
-            select(
-                claimed.c.id,
-                *(bindparam(key, type_=_ASSIGNMENTS.c[key].type) for key in columns[1:4]),
-                literal(AssignmentStatus.LEASED.value, _ASSIGNMENTS.c.status.type),
-                bindparam("served_at", type_=_ASSIGNMENTS.c.served_at.type),
-                bindparam("lease_expires_at", type_=_ASSIGNMENTS.c.lease_expires_at.type),
-            ).where(_expired_assignment(claimed.c.id).is_(None)),
-        )
-        .returning(_ASSIGNMENTS.c.id)
-        .cte("inserted")
+    claimed = _claimed(candidate)
+    inserted = _inserted_lease(
+        claimed, bindparam("lease_expires_at", type_=_ASSIGNMENTS.c.lease_expires_at.type)
     )
     return Prepared(
         select(
@@ -597,13 +610,7 @@ def _lease_statement_alone_pg() -> Prepared:
         .prefix_with("MATERIALIZED")
     )
     candidate = select(gold_candidate.c.id).union_all(select(open_candidate.c.id)).cte("candidate")
-    claimed = (
-        _TASKS.update()
-        .where(_TASKS.c.id == candidate.c.id)
-        .values(slots_taken=_TASKS.c.slots_taken + 1)
-        .returning(_TASKS.c.id, _TASKS.c.item_id)
-        .cte("claimed")
-    )
+    claimed = _claimed(candidate)
     expires = select(project.c.lease_expires_at).scalar_subquery()
     revived = (
         _ASSIGNMENTS.update()
@@ -620,22 +627,7 @@ def _lease_statement_alone_pg() -> Prepared:
         .returning(_ASSIGNMENTS.c.id)
         .cte("revived")
     )
-    columns = ("task_id", "project_id", "labeller_id", "vendor_id", "status")
-    inserted = (
-        _ASSIGNMENTS.insert()
-        .from_select(
-            [*columns, "served_at", "lease_expires_at"],
-            select(
-                claimed.c.id,
-                *(bindparam(key, type_=_ASSIGNMENTS.c[key].type) for key in columns[1:4]),
-                literal(AssignmentStatus.LEASED.value, _ASSIGNMENTS.c.status.type),
-                bindparam("served_at", type_=_ASSIGNMENTS.c.served_at.type),
-                expires,
-            ).where(_expired_assignment(claimed.c.id).is_(None)),
-        )
-        .returning(_ASSIGNMENTS.c.id)
-        .cte("inserted")
-    )
+    inserted = _inserted_lease(claimed, expires)
     return Prepared(
         select(
             *(
