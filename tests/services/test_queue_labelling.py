@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from factories import make_world
 from labelops.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from labelops.quality.voting import compute_item_vote
 from labelops.services import finals, labelling, queue
+from labelops.services._tx import one_transaction
 from labelops.store.models import FinalLabel, Label, Task
 from labelops.store.types import utcnow
 
@@ -133,7 +137,7 @@ def test_a_returned_lease_is_revived_for_its_labeller_on_a_later_call(session, m
     assert (task.slots_taken, task.n_labels, task.status) == (2, 2, "complete")
 
 
-def test_submits_before_the_last_are_one_statement_the_last_also_finalises(session, monkeypatch):
+def test_every_plain_submit_is_one_statement_the_last_also_finalises(session, monkeypatch):
     world = make_world(session, n_items=1, overlap=3)
     project_id = world.project_ids["A"]
     one_statement: list[bool] = []
@@ -156,8 +160,8 @@ def test_submits_before_the_last_are_one_statement_the_last_also_finalises(sessi
         assert served is not None
         stored.append(labelling.submit_label(session, actor, served.assignment_id, [key]))
     postgresql = session.get_bind().dialect.name == "postgresql"
-    # The last label completes the task: its final label is computed in its transaction.
-    assert one_statement == ([True, True, False] if postgresql else [])
+    # The last label completes the task: the same statement stores its final label.
+    assert one_statement == ([True, True, True] if postgresql else [])
     assert [result.final_status for result in stored] == [None, None, "final"]
     assert [result.label.revision for result in stored] == [1, 1, 1]
     task = session.scalar(select(Task).where(Task.project_id == project_id))
@@ -175,6 +179,142 @@ def test_submits_before_the_last_are_one_statement_the_last_also_finalises(sessi
         session, world.actors["labeller-a1"], stored[0].label.assignment_id, ["adult"]
     )
     assert not again.created and again.label.id == stored[0].label.id
+
+
+VOTE_PATTERNS = [
+    ["adult"],
+    ["adult", "gambling"],
+    ["gambling", "gambling"],
+    ["adult", "adult", "compliant"],
+    ["compliant", "adult", "gambling"],
+    ["gambling", "adult", "adult", "gambling"],
+    ["adult", "gambling", "adult", "compliant"],
+    ["compliant", "adult", "adult", "gambling", "gambling"],
+    ["financial_scam", "financial_scam", "adult", "financial_scam", "gambling"],
+]
+
+
+@pytest.mark.parametrize("keys", VOTE_PATTERNS, ids=["-".join(keys) for keys in VOTE_PATTERNS])
+def test_the_completing_submit_stores_the_majority_vote_of_every_label(session, monkeypatch, keys):
+    """The final label a completing submit stores is ``compute_item_vote``'s: the
+    plurality key, a tie needs adjudication, the top share as confidence. On
+    PostgreSQL that vote is SQL inside the submit's one statement, checked here against
+    the Python rule; on SQLite it is the Python rule itself."""
+    world = make_world(session, n_items=1, overlap=len(keys), n_labellers=len(keys))
+    project_id = world.project_ids["A"]
+    one_statement: list[bool] = []
+    submit_alone = labelling._SUBMIT_ALONE_PG.first
+
+    def spy(connection, params):
+        row = submit_alone(connection, params)
+        one_statement.append(row is not None)
+        return row
+
+    monkeypatch.setattr(labelling._SUBMIT_ALONE_PG, "first", spy)
+    results = []
+    for index, key in enumerate(keys, start=1):
+        actor = world.actors[f"labeller-a{index}"]
+        served = queue.next_task(session, actor, project_id)
+        assert served is not None
+        results.append(labelling.submit_label(session, actor, served.assignment_id, [key]))
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    assert one_statement == ([True] * len(keys) if postgresql else [])
+    expected = compute_item_vote([[key] for key in keys])
+    status = "needs_adjudication" if expected.tied else "final"
+    assert [result.final_status for result in results] == [None] * (len(keys) - 1) + [status]
+    session.expire_all()
+    final = session.scalar(select(FinalLabel).where(FinalLabel.project_id == project_id))
+    assert final is not None and final.snapshot_id is None
+    assert final.value == (None if expected.label is None else list(expected.label))
+    assert (final.status, final.method, final.n_labels) == (status, "majority", len(keys))
+    assert final.confidence == round(expected.share, 6)
+    assert final.updated_at == results[-1].label.submitted_at
+    task = session.scalar(select(Task).where(Task.project_id == project_id))
+    assert (task.n_labels, task.status) == (len(keys), "complete")
+
+
+def test_a_completing_submit_keeps_an_audited_live_final_label(session):
+    world = make_world(session, n_items=1, overlap=2)
+    project_id = world.project_ids["A"]
+    a1, a2 = world.actors["labeller-a1"], world.actors["labeller-a2"]
+    first = queue.next_task(session, a1, project_id)
+    second = queue.next_task(session, a2, project_id)
+    assert first is not None and second is not None
+    labelling.submit_label(session, a1, first.assignment_id, ["gambling"])
+    session.add(
+        FinalLabel(
+            task_id=first.task_id,
+            project_id=project_id,
+            value=["compliant"],
+            method="audit",
+            confidence=1.0,
+            status="audited",
+            n_labels=1,
+        )
+    )
+    session.commit()
+    result = labelling.submit_label(session, a2, second.assignment_id, ["gambling"])
+    assert result.created and result.final_status is None
+    session.expire_all()
+    final = session.scalar(select(FinalLabel).where(FinalLabel.task_id == first.task_id))
+    assert final is not None
+    assert (final.value, final.status, final.method) == (["compliant"], "audited", "audit")
+    assert session.get(Task, first.task_id).status == "complete"
+
+
+def test_a_label_committed_while_a_submit_waits_is_in_the_final_vote(
+    session, session_factory, engine
+):
+    """READ COMMITTED: the last submit's statement reads the task's labels before it
+    waits for the task row; a label committed meanwhile must still be in its vote."""
+    world = make_world(session, n_items=1, overlap=3)
+    project_id = world.project_ids["A"]
+    actors = [world.actors[f"labeller-a{index}"] for index in (1, 2, 3)]
+    served = [queue.next_task(session, actor, project_id) for actor in actors]
+    assert all(task is not None for task in served)
+    labelling.submit_label(session, actors[0], served[0].assignment_id, ["adult"])
+    with ThreadPoolExecutor(1) as pool, session_factory() as holder:
+        with one_transaction(holder):
+            # The second label is written, its task row locked, not yet committed.
+            labelling.submit_label(holder, actors[1], served[1].assignment_id, ["gambling"])
+            last = pool.submit(
+                _submit_in_a_session, session_factory, actors[2], served[2], "gambling"
+            )
+            _wait_until_blocked(engine, last)
+        result = last.result(timeout=30)
+    assert result.final_status == "final"
+    session.expire_all()
+    final = session.scalar(select(FinalLabel).where(FinalLabel.project_id == project_id))
+    assert final is not None
+    assert (final.value, final.n_labels, final.status) == (["gambling"], 3, "final")
+    assert final.confidence == pytest.approx(2 / 3, abs=1e-6)
+
+
+def _submit_in_a_session(session_factory, actor, served, key):
+    with session_factory() as session:
+        return labelling.submit_label(session, actor, served.assignment_id, [key])
+
+
+def _wait_until_blocked(engine, future, timeout_s: float = 10.0) -> None:
+    """Until the other thread's statement waits for a row lock (PostgreSQL), or, on
+    SQLite (one writer at a time), a moment for it to start waiting on the database."""
+    deadline = time.monotonic() + timeout_s
+    if engine.dialect.name != "postgresql":
+        time.sleep(0.3)
+        return
+    with engine.connect() as watcher:
+        while time.monotonic() < deadline and not future.done():
+            waiting = watcher.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar()
+            watcher.rollback()
+            if waiting:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the last submit never waited for the task row")
 
 
 def test_submit_on_someone_elses_lease_is_not_found(session):

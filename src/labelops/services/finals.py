@@ -14,8 +14,31 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    CTE,
+    Connection,
+    Float,
+    Numeric,
+    String,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    null,
+    select,
+    true,
+    update,
+)
+from sqlalchemy import (
+    cast as sql_cast,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement, FromClause
 
 from labelops.errors import InvalidInput, NotFound
 from labelops.quality.voting import compute_item_vote
@@ -34,6 +57,7 @@ __all__ = [
     "finalize_project",
     "get_snapshot",
     "latest_snapshot",
+    "live_final_refresh_cte_pg",
     "refresh_live_final_label",
     "refresh_live_final_value",
 ]
@@ -92,6 +116,79 @@ _INSERT_LIVE = Prepared(
 _UPDATE_LIVE = Prepared(
     update(_FINALS).where(_FINALS.c.id == bindparam("b_id")), column_keys=_LIVE_COLUMNS
 )
+
+
+def live_final_refresh_cte_pg(completing: FromClause, new_key: ColumnElement[str]) -> CTE:
+    """PostgreSQL: :func:`refresh_live_final_value` of a single-label task as a
+    data-modifying CTE, for a statement that stores the label completing the task.
+
+    Args:
+        completing: At most one row, with ``task_id`` and ``project_id``: the task
+            whose last label the statement stores (none when it completes nothing).
+        new_key: That label's key. The statement's own insert is invisible to its
+            snapshot, so the vote adds it to the task's current labels.
+
+    The vote is ``compute_item_vote``'s single-label rule (the plurality key; a tie of
+    the top count needs adjudication; confidence is the top count's share of the
+    votes, rounded to 6 places); an audited live row stays. The CTE returns the new
+    ``status``, no row when nothing was completed or the row is audited. Its time is the
+    statement's ``submitted_at`` parameter.
+    """
+    votes = (
+        select(_LABELS.c.value.op("->>", return_type=String)(literal_column("0")).label("key"))
+        .select_from(_LABELS.join(completing, _LABELS.c.task_id == completing.c.task_id))
+        .where(_LABELS.c.is_current.is_(True))
+        .union_all(select(sql_cast(new_key, String).label("key")))
+        .cte("votes")
+    )
+    tally = select(votes.c.key, func.count().label("n")).group_by(votes.c.key).cte("tally")
+    ranked = select(
+        tally.c.key,
+        tally.c.n,
+        func.rank().over(order_by=tally.c.n.desc()).label("place"),
+        func.sum(tally.c.n).over().label("total"),
+    ).cte("ranked")
+    decision = (
+        select(
+            # One key at the top count wins; two or more are a tie.
+            case((func.count() == 1, func.min(ranked.c.key)), else_=null()).label("winner"),
+            func.max(ranked.c.n).label("top"),
+            func.max(ranked.c.total).label("total"),
+        )
+        .where(ranked.c.place == 1)
+        .cte("decision")
+    )
+    winner = decision.c.winner
+    values = select(
+        completing.c.task_id,
+        completing.c.project_id,
+        # A tie stores JSON null, as the JSON column stores Python's None.
+        case(
+            (winner.is_(None), literal_column("'null'::json")),
+            else_=func.json_build_array(winner),
+        ).label("value"),
+        literal("majority", String),
+        sql_cast(func.round(sql_cast(decision.c.top, Numeric) / decision.c.total, 6), Float).label(
+            "confidence"
+        ),
+        case(
+            (winner.is_(None), literal(FinalStatus.NEEDS_ADJUDICATION.value)),
+            else_=literal(FinalStatus.FINAL.value),
+        ).label("status"),
+        sql_cast(decision.c.total, _FINALS.c.n_labels.type),
+        bindparam("submitted_at", type_=_FINALS.c.updated_at.type),
+    ).select_from(completing.join(decision, true()))
+    upsert = pg_insert(_FINALS).from_select(["task_id", "project_id", *_LIVE_COLUMNS], values)
+    return (
+        upsert.on_conflict_do_update(
+            index_elements=[_FINALS.c.task_id],
+            index_where=_FINALS.c.snapshot_id.is_(None),
+            set_={key: upsert.excluded[key] for key in _LIVE_COLUMNS},
+            where=_FINALS.c.status != FinalStatus.AUDITED.value,
+        )
+        .returning(_FINALS.c.status)
+        .cte("live_final")
+    )
 
 
 def refresh_live_final_value(

@@ -34,7 +34,11 @@ from labelops.services._tx import (
     write_transaction,
 )
 from labelops.services.audit_trail import record_event
-from labelops.services.finals import refresh_live_final_label, refresh_live_final_value
+from labelops.services.finals import (
+    live_final_refresh_cte_pg,
+    refresh_live_final_label,
+    refresh_live_final_value,
+)
 from labelops.services.policy import Actor, authorize
 from labelops.services.projects import load_project_context
 from labelops.services.queue import (
@@ -260,10 +264,9 @@ def _submitted_alone(
     with autocommit_statements(session) as connection:
         if connection is None or len(value) != 1:
             return None
-        stored = _submit_in_one_statement(
+        return _submit_in_one_statement(
             connection, actor, assignment_id, value[0], active_ms=active_ms, now=now
         )
-    return None if stored is None else SubmitResult(label=stored, created=True, final_status=None)
 
 
 _ASSIGNMENTS = cast(Table, Assignment.__table__)
@@ -375,19 +378,20 @@ _RECORD_LABEL_PG = Prepared(
 
 
 def _submit_statement_alone_pg() -> Prepared:
-    """A single-label submit that does not complete its task, as one statement that is
-    its own transaction (PostgreSQL, autocommit): check the lease, the labeller and the
-    key against the taxonomy, count the label on the task, insert the label, mark the
-    assignment submitted.
+    """A single-label submit as one statement that is its own transaction (PostgreSQL,
+    autocommit): check the lease, the labeller and the key against the taxonomy, count
+    the label on the task, insert the label, mark the assignment submitted and, when
+    the label completes the task, recompute its live final label
+    (``live_final_refresh_cte_pg``).
 
-    One row when it stored the label; none when it wrote nothing and the submit needs
-    the transaction path: an error to report, a revision or a retry, a multi-label
-    taxonomy, or a label that completes its task (its final label is computed in the
-    same transaction as the label, after the task row is locked).
+    One row when it stored the label (with the final label's new status, or NULL);
+    none when it wrote nothing and the submit needs the transaction path: an error to
+    report, a revision or a retry, a multi-label taxonomy, or a completing label whose
+    task got another label since the statement's snapshot was taken.
     """
     target = (
-        select(*_LABEL_SOURCE_COLUMNS)
-        .select_from(_ASSIGNMENT_IN_PROJECT)
+        select(*_LABEL_SOURCE_COLUMNS, _TASKS.c.n_labels.label("seen_n_labels"))
+        .select_from(_ASSIGNMENT_IN_PROJECT.join(_TASKS, _TASKS.c.id == _ASSIGNMENTS.c.task_id))
         .where(
             _ASSIGNMENTS.c.id == bindparam("assignment_id"),
             _ASSIGNMENTS.c.labeller_id == bindparam("labeller_id"),
@@ -405,16 +409,40 @@ def _submit_statement_alone_pg() -> Prepared:
         .prefix_with("MATERIALIZED")
     )
     # The condition is in the UPDATE itself: when a concurrent submit on the same task
-    # commits first, PostgreSQL checks it again against the task's new row.
+    # commits first, PostgreSQL checks it again against the task's new row. A label
+    # that completes the task counts only on the row the statement's snapshot saw, so
+    # the vote below (read from that snapshot) has every label of the task.
     counted = (
         _TASKS.update()
         .where(
             _TASKS.c.id == target.c.task_id,
-            or_(_TASKS.c.is_gold.is_(True), _TASKS.c.n_labels + 1 < target.c.overlap),
+            or_(
+                _TASKS.c.is_gold.is_(True),
+                _TASKS.c.n_labels + 1 < target.c.overlap,
+                _TASKS.c.n_labels == target.c.seen_n_labels,
+            ),
         )
-        .values(n_labels=_TASKS.c.n_labels + 1)
+        .values(
+            n_labels=_TASKS.c.n_labels + 1,
+            status=case(
+                (
+                    and_(_TASKS.c.is_gold.is_(False), _TASKS.c.n_labels + 1 >= target.c.overlap),
+                    literal(TaskStatus.COMPLETE.value, _TASKS.c.status.type),
+                ),
+                else_=_TASKS.c.status,
+            ),
+        )
         .returning(_TASKS.c.id, _TASKS.c.n_labels, _TASKS.c.is_gold)
         .cte("counted")
+    )
+    completing = (
+        select(counted.c.id.label("task_id"), target.c.project_id)
+        .select_from(counted.join(target, counted.c.id == target.c.task_id))
+        .where(counted.c.is_gold.is_(False), counted.c.n_labels >= target.c.overlap)
+        .cte("completing")
+    )
+    live_final = live_final_refresh_cte_pg(
+        completing, bindparam("key", type_=_TAXONOMY_LABELS.c.key.type)
     )
     new_label = (
         _LABELS.insert()
@@ -453,8 +481,9 @@ def _submit_statement_alone_pg() -> Prepared:
             target.c.project_id,
             target.c.vendor_id,
             target.c.served_at,
+            live_final.c.status.label("final_status"),
         )
-        .select_from(new_label.join(target, true()))
+        .select_from(new_label.join(target, true()).outerjoin(live_final, true()))
         .add_cte(submitted)
     )
 
@@ -470,7 +499,7 @@ def _submit_in_one_statement(
     *,
     active_ms: int | None,
     now: datetime,
-) -> StoredLabel | None:
+) -> SubmitResult | None:
     """``submit_label`` of one key by ``_SUBMIT_ALONE_PG`` on an autocommit connection;
     None when nothing was written and the submit needs the transaction path."""
     row = _SUBMIT_ALONE_PG.first(
@@ -486,7 +515,7 @@ def _submit_in_one_statement(
     )
     if row is None:
         return None
-    return StoredLabel(
+    label = StoredLabel(
         id=row.label_id,
         assignment_id=assignment_id,
         task_id=row.task_id,
@@ -500,6 +529,7 @@ def _submit_in_one_statement(
         submitted_at=now,
         active_ms=active_ms,
     )
+    return SubmitResult(label=label, created=True, final_status=row.final_status)
 
 
 @dataclass(frozen=True)
