@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from labelops import __version__
+from labelops.api.alone import LoopConnections
 from labelops.api.deps import InlineCalls
 from labelops.api.errors import install_error_handlers
 from labelops.api.hot import replaying, serve_hot
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         finally:
             if checkpointer is not None:
                 checkpointer.stop()
+            await _app.state.loop_connections.close()  # see api.alone
             loop_connection = getattr(_app.state, "loop_connection", None)  # see api.deps
             if loop_connection is not None:
                 loop_connection.close()
@@ -79,6 +81,9 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         min(settings.hot_threads, settings.pool_size)
     )
     app.state.inline_calls = InlineCalls(app.state)  # see run_as_actor
+    app.state.loop_connections = LoopConnections(  # see labelops.api.alone
+        engine, min(settings.hot_threads, settings.pool_size)
+    )
     install_error_handlers(app)
 
     from labelops.api.routers import (

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from labelops.store.engine import WRITE_OPTION
 
 __all__ = [
+    "NEEDS_TRANSACTION",
     "autocommit_statements",
     "in_joined_transaction",
     "joined_transaction",
@@ -20,6 +21,10 @@ __all__ = [
 ]
 
 _JOINED = "labelops_joined_transaction"
+
+NEEDS_TRANSACTION = object()
+"""What a use case's one-statement form returns when its statement wrote nothing and
+the call must take the use case's transaction path instead."""
 
 
 def transaction(session: Session) -> AbstractContextManager[object]:

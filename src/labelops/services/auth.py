@@ -26,6 +26,7 @@ __all__ = [
     "hash_password",
     "hash_token",
     "new_token",
+    "remembered_actor",
     "verify_password",
 ]
 
@@ -78,10 +79,9 @@ def authenticate_token(session: Session, token: str) -> Actor:
         AuthenticationFailed: Unknown or revoked token, or the user was deleted.
     """
     token_hash = hash_token(token)
-    now = time.monotonic()
-    remembered = _TOKEN_CACHE.get(token_hash)
-    if remembered is not None and now - remembered[0] < TOKEN_CACHE_SECONDS:
-        return remembered[1]
+    actor = _remembered(token_hash)
+    if actor is not None:
+        return actor
     row = session.connection().execute(_TOKEN_QUERY, {"token_hash": token_hash}).first()
     if row is None or row.deleted_at is not None:
         raise AuthenticationFailed("errors.auth.bad_token")
@@ -94,8 +94,22 @@ def authenticate_token(session: Session, token: str) -> Actor:
     )
     if len(_TOKEN_CACHE) >= _TOKEN_CACHE_MAX:
         _TOKEN_CACHE.clear()
-    _TOKEN_CACHE[token_hash] = (now, actor)
+    _TOKEN_CACHE[token_hash] = (time.monotonic(), actor)
     return actor
+
+
+def remembered_actor(token: str) -> Actor | None:
+    """``authenticate_token`` from this process's memory alone: the actor if the token
+    was looked up within ``TOKEN_CACHE_SECONDS``, else None (not an error: the caller
+    looks it up)."""
+    return _remembered(hash_token(token))
+
+
+def _remembered(token_hash: str) -> Actor | None:
+    remembered = _TOKEN_CACHE.get(token_hash)
+    if remembered is not None and time.monotonic() - remembered[0] < TOKEN_CACHE_SECONDS:
+        return remembered[1]
+    return None
 
 
 def forget_token_lookups() -> None:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from labelops.errors import Conflict, InvalidInput, NotFound
 from labelops.services._tx import (
+    NEEDS_TRANSACTION,
     autocommit_statements,
     one_transaction,
     transaction,
@@ -65,6 +66,8 @@ __all__ = [
     "StoredLabel",
     "SubmitResult",
     "skip_assignment",
+    "submit_alone_outcome",
+    "submit_alone_statement",
     "submit_label",
     "submit_label_and_lease_next",
     "validate_label_value",
@@ -166,13 +169,19 @@ def submit_label(
         InvalidInput: A key outside the taxonomy (with the allowed keys).
         Conflict: The lease expired, the task was skipped, or the item is final.
     """
-    authorize(actor, "queue.work")
+    _check_submit(actor, active_ms)
     now = now or utcnow()
-    if active_ms is not None and not 0 <= active_ms <= MAX_ACTIVE_MS:
-        raise InvalidInput("errors.label.bad_active_ms", field="active_ms", value=active_ms)
-    submitted = _submitted_alone(session, actor, assignment_id, value, active_ms=active_ms, now=now)
-    if submitted is not None:
-        return submitted
+    with autocommit_statements(session) as connection:
+        alone = (
+            None
+            if connection is None
+            else submit_alone_statement(actor, assignment_id, value, active_ms=active_ms, now=now)
+        )
+        if connection is not None and alone is not None:
+            statement, params = alone
+            submitted = submit_alone_outcome(statement.first(connection, params), actor, params)
+            if isinstance(submitted, SubmitResult):
+                return submitted
     with write_transaction(session) as connection:
         # The hot path runs as Core statements (no ORM unit of work); a revision, the
         # rare case, goes through the ORM below.
@@ -250,23 +259,65 @@ def submit_label_and_lease_next(
     return submitted, served
 
 
-def _submitted_alone(
-    session: Session,
+def submit_alone_statement(
     actor: Actor,
     assignment_id: int,
     value: list[str],
     *,
-    active_ms: int | None,
-    now: datetime,
-) -> SubmitResult | None:
-    """The submit as one statement of its own (``_SUBMIT_ALONE_PG``) where it can be;
-    None when nothing was written and it needs the transaction path."""
-    with autocommit_statements(session) as connection:
-        if connection is None or len(value) != 1:
-            return None
-        return _submit_in_one_statement(
-            connection, actor, assignment_id, value[0], active_ms=active_ms, now=now
-        )
+    active_ms: int | None = None,
+    now: datetime | None = None,
+) -> tuple[Prepared, dict[str, Any]] | None:
+    """``submit_label``'s one statement (PostgreSQL, autocommit) and its parameters, for
+    a caller that runs it itself and hands the row to :func:`submit_alone_outcome`;
+    None when the submit cannot be one statement (not exactly one key).
+
+    Raises:
+        PermissionDenied: The actor may not label.
+        InvalidInput: ``active_ms`` out of range.
+    """
+    _check_submit(actor, active_ms)
+    if len(value) != 1:
+        return None
+    key = value[0]
+    return _SUBMIT_ALONE_PG, {
+        "assignment_id": assignment_id,
+        "labeller_id": actor.user_id,
+        "key": key,
+        "value": [key],
+        "submitted_at": now or utcnow(),
+        "active_ms": active_ms,
+    }
+
+
+def submit_alone_outcome(
+    row: Any | None, actor: Actor, params: dict[str, Any]
+) -> SubmitResult | object:
+    """What :func:`submit_alone_statement`'s row means (``params`` are the statement's):
+    the stored label, or ``NEEDS_TRANSACTION`` when nothing was written and the submit
+    needs ``submit_label``'s transaction path."""
+    if row is None:
+        return NEEDS_TRANSACTION
+    label = StoredLabel(
+        id=row.label_id,
+        assignment_id=params["assignment_id"],
+        task_id=row.task_id,
+        project_id=row.project_id,
+        labeller_id=cast(int, actor.user_id),
+        vendor_id=row.vendor_id,
+        value=list(params["value"]),
+        revision=1,
+        is_current=True,
+        served_at=row.served_at,
+        submitted_at=params["submitted_at"],
+        active_ms=params["active_ms"],
+    )
+    return SubmitResult(label=label, created=True, final_status=row.final_status)
+
+
+def _check_submit(actor: Actor, active_ms: int | None) -> None:
+    authorize(actor, "queue.work")
+    if active_ms is not None and not 0 <= active_ms <= MAX_ACTIVE_MS:
+        raise InvalidInput("errors.label.bad_active_ms", field="active_ms", value=active_ms)
 
 
 _ASSIGNMENTS = cast(Table, Assignment.__table__)
@@ -489,47 +540,6 @@ def _submit_statement_alone_pg() -> Prepared:
 
 
 _SUBMIT_ALONE_PG = _submit_statement_alone_pg()
-
-
-def _submit_in_one_statement(
-    connection: Connection,
-    actor: Actor,
-    assignment_id: int,
-    key: str,
-    *,
-    active_ms: int | None,
-    now: datetime,
-) -> SubmitResult | None:
-    """``submit_label`` of one key by ``_SUBMIT_ALONE_PG`` on an autocommit connection;
-    None when nothing was written and the submit needs the transaction path."""
-    row = _SUBMIT_ALONE_PG.first(
-        connection,
-        {
-            "assignment_id": assignment_id,
-            "labeller_id": actor.user_id,
-            "key": key,
-            "value": [key],
-            "submitted_at": now,
-            "active_ms": active_ms,
-        },
-    )
-    if row is None:
-        return None
-    label = StoredLabel(
-        id=row.label_id,
-        assignment_id=assignment_id,
-        task_id=row.task_id,
-        project_id=row.project_id,
-        labeller_id=cast(int, actor.user_id),
-        vendor_id=row.vendor_id,
-        value=[key],
-        revision=1,
-        is_current=True,
-        served_at=row.served_at,
-        submitted_at=now,
-        active_ms=active_ms,
-    )
-    return SubmitResult(label=label, created=True, final_status=row.final_status)
 
 
 @dataclass(frozen=True)

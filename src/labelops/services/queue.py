@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session
 
 from labelops.errors import NotFound, PermissionDenied
 from labelops.services._tx import (
+    NEEDS_TRANSACTION,
     autocommit_statements,
     in_joined_transaction,
     write_transaction,
@@ -69,7 +70,11 @@ from labelops.types import AssignmentStatus, Role, TaskStatus
 __all__ = [
     "ServedTask",
     "assignment_status_is",
+    "cached_work_taxonomy",
     "item_payload",
+    "lease_alone_outcome",
+    "lease_alone_statement",
+    "leased_task_needs_taxonomy",
     "next_task",
     "reclaim_expired_leases",
     "release_assignment",
@@ -124,23 +129,19 @@ def next_task(
         PermissionDenied: The actor is not a labeller.
         NotFound: Unknown project, or the labeller's vendor is not assigned to it.
     """
-    authorize(actor, "queue.work")
-    if actor.role != Role.LABELLER or actor.user_id is None or actor.vendor_id is None:
-        raise PermissionDenied("errors.queue.labellers_only")
+    labeller_id = _labeller_id(actor)
     now = now or utcnow()
     rng = rng or _GOLD_DRAWS
-    labeller_id = actor.user_id
     with autocommit_statements(session) as connection:
         if connection is not None:
-            served = _lease_in_one_statement(
-                connection,
-                actor,
-                project_id,
-                lease_seconds=lease_seconds or DEFAULT_LEASE_SECONDS,
-                now=now,
-                draw=rng.random(),
+            statement, params = lease_alone_statement(
+                actor, project_id, lease_seconds=lease_seconds, now=now, draw=rng.random()
             )
-            if served is not _IN_A_TRANSACTION:
+            row = statement.first(connection, params)
+            served = lease_alone_outcome(
+                row, project_id, now=now, taxonomy=_taxonomy_of_lease(connection, row)
+            )
+            if served is not NEEDS_TRANSACTION:
                 return cast(ServedTask | None, served)
     # This is the hottest path of the API: it runs as a handful of Core statements
     # (no ORM unit of work) with the immutable taxonomy keys cached in-process.
@@ -418,18 +419,28 @@ _TAXONOMY_CACHE_MAX = 10_000
 def work_taxonomy(connection: Connection, project: Any) -> tuple[tuple[str, ...], str]:
     """Label keys (file order) and mode of a project row from ``_PROJECT_QUERY``-like
     queries (needs ``taxonomy_id``, ``key``, ``version``, ``created_at``, ``mode``)."""
-    cache_key = (project.taxonomy_id, project.key, project.version, project.created_at)
-    keys = _TAXONOMY_CACHE.get(cache_key)
-    if keys is None:
-        keys = tuple(
-            connection.execute(_TAXONOMY_KEYS_QUERY, {"taxonomy_id": project.taxonomy_id})
-            .scalars()
-            .all()
-        )
-        if len(_TAXONOMY_CACHE) >= _TAXONOMY_CACHE_MAX:
-            _TAXONOMY_CACHE.clear()
-        _TAXONOMY_CACHE[cache_key] = keys
+    cached = cached_work_taxonomy(project)
+    if cached is not None:
+        return cached
+    keys = tuple(
+        connection.execute(_TAXONOMY_KEYS_QUERY, {"taxonomy_id": project.taxonomy_id})
+        .scalars()
+        .all()
+    )
+    if len(_TAXONOMY_CACHE) >= _TAXONOMY_CACHE_MAX:
+        _TAXONOMY_CACHE.clear()
+    _TAXONOMY_CACHE[_taxonomy_cache_key(project)] = keys
     return keys, str(project.mode)
+
+
+def cached_work_taxonomy(project: Any) -> tuple[tuple[str, ...], str] | None:
+    """``work_taxonomy`` from the process cache alone; None when not cached yet."""
+    keys = _TAXONOMY_CACHE.get(_taxonomy_cache_key(project))
+    return None if keys is None else (keys, str(project.mode))
+
+
+def _taxonomy_cache_key(project: Any) -> tuple[int, str, int, datetime]:
+    return (project.taxonomy_id, project.key, project.version, project.created_at)
 
 
 def _claim_query(
@@ -657,41 +668,68 @@ def _lease_statement_alone_pg() -> Prepared:
 
 
 _LEASE_ALONE_PG = _lease_statement_alone_pg()
-_IN_A_TRANSACTION = object()
-"""What ``_lease_in_one_statement`` returns when the call needs the transaction path."""
 
 
-def _lease_in_one_statement(
-    connection: Connection,
+def lease_alone_statement(
     actor: Actor,
     project_id: int,
     *,
-    lease_seconds: int,
+    lease_seconds: int | None = None,
+    now: datetime | None = None,
+    draw: float | None = None,
+) -> tuple[Prepared, dict[str, Any]]:
+    """``next_task``'s one statement (PostgreSQL, autocommit) and its parameters, for a
+    caller that runs it itself (``Prepared.first`` or ``first_async``) and hands the
+    row to :func:`lease_alone_outcome`.
+
+    Args:
+        lease_seconds: As ``next_task``.
+        now: The time of the lease (UTC).
+        draw: Uniform in [0, 1): the task is gold when below the project's gold rate.
+
+    Raises:
+        PermissionDenied: The actor is not a labeller.
+    """
+    _labeller_id(actor)
+    now = now or utcnow()
+    return _LEASE_ALONE_PG, {
+        "project_id": project_id,
+        "vendor_id": actor.vendor_id,
+        "labeller_id": actor.user_id,
+        "now": now,
+        "served_at": now,
+        "seconds": lease_seconds or DEFAULT_LEASE_SECONDS,
+        "draw": _GOLD_DRAWS.random() if draw is None else draw,
+    }
+
+
+def lease_alone_outcome(
+    row: Any | None,
+    project_id: int,
+    *,
     now: datetime,
-    draw: float,
+    taxonomy: tuple[tuple[str, ...], str] | None,
 ) -> ServedTask | None | object:
-    """``next_task`` for a labeller who holds no lease, on an autocommit connection
-    (``_lease_statement_alone_pg``); ``_IN_A_TRANSACTION`` when the call needs the
-    transaction path (a held lease, expired leases to return)."""
-    row = _LEASE_ALONE_PG.first(
-        connection,
-        {
-            "project_id": project_id,
-            "vendor_id": actor.vendor_id,
-            "labeller_id": actor.user_id,
-            "now": now,
-            "served_at": now,
-            "seconds": lease_seconds,
-            "draw": draw,
-        },
-    )
+    """What :func:`lease_alone_statement`'s row means: the task leased, None when
+    nothing is left, or ``NEEDS_TRANSACTION`` when the statement wrote nothing and the
+    call needs ``next_task``'s transaction path (a held lease, expired leases to return).
+
+    Args:
+        taxonomy: The project's label keys and mode (``work_taxonomy`` of the row) when
+            the row has a task; else None.
+
+    Raises:
+        NotFound: Unknown project, or the labeller's vendor is not assigned to it.
+    """
     if row is None or not row.vendor_assigned:
         raise NotFound("errors.project.not_found", project=project_id)
     if row.holds_lease or row.has_expired_leases:
-        return _IN_A_TRANSACTION
+        return NEEDS_TRANSACTION
     if row.task_id is None:
         return None
-    keys, mode = work_taxonomy(connection, row)
+    if taxonomy is None:
+        raise ValueError("a leased task needs its taxonomy")
+    keys, mode = taxonomy
     return ServedTask(
         assignment_id=row.assignment_id,
         task_id=row.task_id,
@@ -702,6 +740,24 @@ def _lease_in_one_statement(
         lease_expires_at=row.lease_expires_at,
         current_label=None,
     )
+
+
+def leased_task_needs_taxonomy(row: Any | None) -> bool:
+    """Whether :func:`lease_alone_outcome` needs the taxonomy of this row."""
+    return row is not None and row.task_id is not None and bool(row.vendor_assigned)
+
+
+def _taxonomy_of_lease(
+    connection: Connection, row: Any | None
+) -> tuple[tuple[str, ...], str] | None:
+    return work_taxonomy(connection, row) if leased_task_needs_taxonomy(row) else None
+
+
+def _labeller_id(actor: Actor) -> int:
+    authorize(actor, "queue.work")
+    if actor.role != Role.LABELLER or actor.user_id is None or actor.vendor_id is None:
+        raise PermissionDenied("errors.queue.labellers_only")
+    return actor.user_id
 
 
 def _claim_and_read(connection: Connection, lease: dict[str, Any], *, gold: bool) -> Any | None:

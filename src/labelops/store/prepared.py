@@ -155,13 +155,47 @@ class Prepared:
         cursor.close()
         return count
 
+    async def first_async(
+        self, connection: Any, dialect: Dialect, params: Mapping[str, Any]
+    ) -> Any | None:
+        """:meth:`first` on a psycopg ``AsyncConnection`` (PostgreSQL; ``dialect`` is the
+        engine's), for a statement run on the event loop."""
+        compiled = self._compiled_for(dialect)
+        if compiled.raw_cursors is None:
+            raise TypeError("first_async needs the psycopg dialect")
+        from psycopg import AsyncRawCursor
+
+        cursor = AsyncRawCursor(connection)
+        try:
+            await cursor.execute(compiled.sql, self._arguments(compiled, params))
+            row = await cursor.fetchone()
+            convert = self._converter(compiled, cursor, dialect)
+        finally:
+            await cursor.close()
+        return None if row is None else convert(row)
+
+    def _compiled_for(self, dialect: Dialect) -> _Compiled:
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            compiled = self._compiled[dialect.name] = self._compile(dialect)
+        return compiled
+
     def _run(
         self, connection: Connection, params: Mapping[str, Any], *, cursor_name: str | None = None
     ) -> tuple[_Compiled, Any]:
-        dialect = connection.dialect
-        compiled = self._compiled.get(dialect.name)
-        if compiled is None:
-            compiled = self._compiled[dialect.name] = self._compile(connection)
+        compiled = self._compiled_for(connection.dialect)
+        arguments = self._arguments(compiled, params)
+        driver: Any = connection.connection.driver_connection
+        if compiled.raw_cursors is not None:
+            client_side, server_side = compiled.raw_cursors
+            cursor = server_side(driver, cursor_name) if cursor_name else client_side(driver)
+        else:
+            cursor = driver.cursor(name=cursor_name) if cursor_name else driver.cursor()
+        cursor.execute(compiled.sql, arguments)
+        return compiled, cursor
+
+    @staticmethod
+    def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
         values = {**compiled.defaults, **params} if compiled.defaults else params
         arguments: Any
         if compiled.plan is not None:
@@ -175,14 +209,7 @@ class Prepared:
             arguments = dict(values)
             for name, process in compiled.bind_processors.items():
                 arguments[name] = process(arguments[name])
-        driver: Any = connection.connection.driver_connection
-        if compiled.raw_cursors is not None:
-            client_side, server_side = compiled.raw_cursors
-            cursor = server_side(driver, cursor_name) if cursor_name else client_side(driver)
-        else:
-            cursor = driver.cursor(name=cursor_name) if cursor_name else driver.cursor()
-        cursor.execute(compiled.sql, arguments)
-        return compiled, cursor
+        return arguments
 
     @staticmethod
     def _converter(
@@ -221,8 +248,7 @@ class Prepared:
             compiled.row_converter = convert
         return convert
 
-    def _compile(self, connection: Connection) -> _Compiled:
-        dialect = connection.dialect
+    def _compile(self, dialect: Dialect) -> _Compiled:
         if not isinstance(self.statement, ClauseElement):
             raise TypeError("Prepared needs a Core statement")
         raw = dialect.driver == "psycopg"

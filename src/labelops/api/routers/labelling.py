@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from labelops.api.alone import lease_on_loop, submit_on_loop
 from labelops.api.deps import CurrentActor, SessionDep, run_as_actor
 from labelops.api.schemas.projects import (
     AssignmentPublic,
@@ -18,6 +19,7 @@ from labelops.api.schemas.projects import (
 )
 from labelops.errors import InvalidInput
 from labelops.services import labelling, queue
+from labelops.services._tx import NEEDS_TRANSACTION
 from labelops.services.policy import Actor
 
 router = APIRouter(prefix="/api", tags=["labelling"])
@@ -46,7 +48,12 @@ async def serve_next(request: Request, project_id: int, *, prefetch: bool) -> Re
             session, actor, project_id, lease_seconds=lease_seconds, prefetch=prefetch
         )
 
-    served = await run_as_actor(request, use_case)
+    on_loop = await lease_on_loop(request, project_id, lease_seconds=lease_seconds)
+    served = (
+        await run_as_actor(request, use_case)
+        if on_loop is NEEDS_TRANSACTION
+        else cast(queue.ServedTask | None, on_loop)
+    )
     if served is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     return _json(_next_public(served))
@@ -100,7 +107,18 @@ async def serve_submit(
         )
         return submitted, None
 
-    result, served = await run_as_actor(request, use_case)
+    # The pair of ``?next=true`` stays one transaction on a worker thread: as two
+    # statements in one transaction on the event loop it held the task's row lock
+    # across both, and the pairs waited on each other (300 labels/s against 500).
+    on_loop = (
+        NEEDS_TRANSACTION
+        if and_next
+        else await submit_on_loop(request, assignment_id, value, active_ms=body.active_ms)
+    )
+    if isinstance(on_loop, labelling.SubmitResult):
+        result, served = on_loop, None
+    else:
+        result, served = await run_as_actor(request, use_case)
     public = LabelPublic.model_validate(result.label)
     public.final_status = result.final_status
     if served is not None:

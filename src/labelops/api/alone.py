@@ -1,0 +1,170 @@
+"""The labeller's hot calls as one statement run on the event loop (PostgreSQL).
+
+A next-task or a submit that its service can do as one statement in autocommit
+(``queue.lease_alone_statement``, ``labelling.submit_alone_statement``) runs here on a
+psycopg ``AsyncConnection``: the event loop sends the statement and serves other
+requests while PostgreSQL works. On a worker thread the same call paid for the hop to
+the thread and back, and for the thread and the loop taking Python's global lock in
+turn after every round trip: at saturation the server held a label up for tens of
+milliseconds while using less than a core.
+
+Only the plain case runs here: a Bearer token this process has seen lately (the
+token cache of ``services.auth``) and a statement that does the whole call. Anything
+else is ``NEEDS_TRANSACTION``, and the caller takes the usual way
+(``labelops.api.deps.run_as_actor``), where the service runs in full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+from sqlalchemy import Engine
+from starlette.requests import Request
+
+from labelops.services import labelling, queue
+from labelops.services._tx import NEEDS_TRANSACTION
+from labelops.services.auth import remembered_actor
+from labelops.services.policy import Actor
+from labelops.store.engine import PING_AFTER_IDLE_S
+from labelops.store.prepared import Prepared
+
+__all__ = ["LoopConnections", "lease_on_loop", "submit_on_loop"]
+
+
+class LoopConnections:
+    """psycopg ``AsyncConnection``s in autocommit for the statements run on the event
+    loop; at most ``size`` statements run at once, the others wait their turn.
+
+    ``enabled`` is False on SQLite (its hot calls run on the loop in ``InlineCalls``).
+    As the engine's pool does: a connection idle for ``PING_AFTER_IDLE_S`` is pinged
+    before use, and one left broken by an error is closed together with the idle
+    ones (after a server restart they are all gone).
+    """
+
+    def __init__(self, engine: Engine, size: int) -> None:
+        self.enabled = engine.dialect.name == "postgresql"
+        self._engine = engine
+        self._size = size
+        self._idle: list[tuple[Any, float]] = []  # (connection, idle since: monotonic s)
+        self._turns: asyncio.Semaphore | None = None
+
+    async def first(self, statement: Prepared, params: dict[str, Any]) -> Any | None:
+        """``statement.first`` run on one of the loop's connections, as its own
+        transaction (autocommit)."""
+        async with self._lent() as connection:
+            return await statement.first_async(connection, self._engine.dialect, params)
+
+    @contextlib.asynccontextmanager
+    async def _lent(self) -> AsyncIterator[Any]:
+        if self._turns is None:
+            self._turns = asyncio.Semaphore(self._size)  # made on the serving loop
+        async with self._turns:
+            connection = await self._usable()
+            reusable = False
+            try:
+                yield connection
+                reusable = True
+            except Exception:
+                # A statement's error (a deadlock, say) ends its own transaction in
+                # autocommit: the connection goes on, unless the link is broken.
+                reusable = not connection.broken
+                if not reusable:
+                    await self.close()
+                raise
+            finally:
+                if reusable and not connection.closed:
+                    self._idle.append((connection, time.monotonic()))
+                else:
+                    await connection.close()
+
+    async def _usable(self) -> Any:
+        while self._idle:
+            connection, idle_since = self._idle.pop()
+            if time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+                return connection
+            try:
+                await connection.execute("SELECT 1")
+            except Exception:  # noqa: BLE001 - gone: try the next, or a new one
+                await connection.close()
+                continue
+            return connection
+        return await self._connect()
+
+    async def _connect(self) -> Any:
+        from psycopg import AsyncConnection
+
+        # The engine's own connection arguments: its adapters convert values the same way.
+        args, kwargs = self._engine.dialect.create_connect_args(self._engine.url)
+        return await AsyncConnection.connect(*args, **kwargs, autocommit=True)
+
+    async def close(self) -> None:
+        """Close the idle connections (at shutdown, or when one broke)."""
+        idle, self._idle = self._idle, []
+        for connection, _idle_since in idle:
+            await connection.close()
+
+
+async def lease_on_loop(
+    request: Request, project_id: int, *, lease_seconds: int | None
+) -> queue.ServedTask | None | object:
+    """``queue.next_task`` as one statement on the loop; ``NEEDS_TRANSACTION`` when the
+    call must run in full. Raises the service's errors."""
+    connections: LoopConnections = request.app.state.loop_connections
+    actor = _remembered_actor(request)
+    if not connections.enabled or actor is None:
+        return NEEDS_TRANSACTION
+    statement, params = queue.lease_alone_statement(actor, project_id, lease_seconds=lease_seconds)
+    row = await connections.first(statement, params)
+    return queue.lease_alone_outcome(
+        row, project_id, now=params["now"], taxonomy=await _taxonomy_of(request, row)
+    )
+
+
+async def submit_on_loop(
+    request: Request, assignment_id: int, value: list[str], *, active_ms: int | None
+) -> labelling.SubmitResult | object:
+    """``labelling.submit_label`` as one statement on the loop; ``NEEDS_TRANSACTION``
+    when the call must run in full. Raises the service's errors."""
+    connections: LoopConnections = request.app.state.loop_connections
+    actor = _remembered_actor(request)
+    if not connections.enabled or actor is None:
+        return NEEDS_TRANSACTION
+    alone = labelling.submit_alone_statement(actor, assignment_id, value, active_ms=active_ms)
+    if alone is None:
+        return NEEDS_TRANSACTION
+    statement, params = alone
+    row = await connections.first(statement, params)
+    return labelling.submit_alone_outcome(row, actor, params)
+
+
+async def _taxonomy_of(request: Request, row: Any | None) -> tuple[tuple[str, ...], str] | None:
+    """``queue.work_taxonomy`` of a lease row that has a task: from the process cache,
+    or (once per taxonomy) looked up on a worker thread."""
+    if not queue.leased_task_needs_taxonomy(row):
+        return None
+    return queue.cached_work_taxonomy(row) or await anyio.to_thread.run_sync(
+        _work_taxonomy, request.app.state.engine, row
+    )
+
+
+def _remembered_actor(request: Request) -> Actor | None:
+    """The Bearer token's actor if this process looked it up lately, else None (the
+    lookup is a query: the usual way does it)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    actor = remembered_actor(token.strip())
+    if actor is not None and actor.language and not request.headers.get("accept-language"):
+        request.state.language = actor.language
+    return actor
+
+
+def _work_taxonomy(engine: Engine, row: Any) -> tuple[tuple[str, ...], str]:
+    with engine.connect() as connection:
+        return queue.work_taxonomy(connection, row)
