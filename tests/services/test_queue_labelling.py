@@ -137,18 +137,24 @@ def test_a_returned_lease_is_revived_for_its_labeller_on_a_later_call(session, m
     assert (task.slots_taken, task.n_labels, task.status) == (2, 2, "complete")
 
 
-def test_every_plain_submit_is_one_statement_the_last_also_finalises(session, monkeypatch):
-    world = make_world(session, n_items=1, overlap=3)
-    project_id = world.project_ids["A"]
-    one_statement: list[bool] = []
+@pytest.fixture()
+def one_statement(monkeypatch) -> list[bool]:
+    """Each run of the one-statement submit (PostgreSQL): True when it stored the label."""
+    runs: list[bool] = []
     submit_alone = labelling._SUBMIT_ALONE_PG.first
 
     def spy(connection, params):
         row = submit_alone(connection, params)
-        one_statement.append(row is not None)
+        runs.append(row is not None)
         return row
 
     monkeypatch.setattr(labelling._SUBMIT_ALONE_PG, "first", spy)
+    return runs
+
+
+def test_every_plain_submit_is_one_statement_the_last_also_finalises(session, one_statement):
+    world = make_world(session, n_items=1, overlap=3)
+    project_id = world.project_ids["A"]
     stored = []
     for name, key in (
         ("labeller-a1", "adult"),
@@ -195,22 +201,15 @@ VOTE_PATTERNS = [
 
 
 @pytest.mark.parametrize("keys", VOTE_PATTERNS, ids=["-".join(keys) for keys in VOTE_PATTERNS])
-def test_the_completing_submit_stores_the_majority_vote_of_every_label(session, monkeypatch, keys):
+def test_the_completing_submit_stores_the_majority_vote_of_every_label(
+    session, one_statement, keys
+):
     """The final label a completing submit stores is ``compute_item_vote``'s: the
     plurality key, a tie needs adjudication, the top share as confidence. On
     PostgreSQL that vote is SQL inside the submit's one statement, checked here against
     the Python rule; on SQLite it is the Python rule itself."""
     world = make_world(session, n_items=1, overlap=len(keys), n_labellers=len(keys))
     project_id = world.project_ids["A"]
-    one_statement: list[bool] = []
-    submit_alone = labelling._SUBMIT_ALONE_PG.first
-
-    def spy(connection, params):
-        row = submit_alone(connection, params)
-        one_statement.append(row is not None)
-        return row
-
-    monkeypatch.setattr(labelling._SUBMIT_ALONE_PG, "first", spy)
     results = []
     for index, key in enumerate(keys, start=1):
         actor = world.actors[f"labeller-a{index}"]

@@ -172,14 +172,10 @@ def submit_label(
     _check_submit(actor, active_ms)
     now = now or utcnow()
     with autocommit_statements(session) as connection:
-        alone = (
-            None
-            if connection is None
-            else submit_alone_statement(actor, assignment_id, value, active_ms=active_ms, now=now)
-        )
-        if connection is not None and alone is not None:
-            statement, params = alone
-            submitted = submit_alone_outcome(statement.first(connection, params), actor, params)
+        params = _submit_alone_params(actor, assignment_id, value, active_ms=active_ms, now=now)
+        if connection is not None and params is not None:
+            row = _SUBMIT_ALONE_PG.first(connection, params)
+            submitted = submit_alone_outcome(row, actor, params)
             if isinstance(submitted, SubmitResult):
                 return submitted
     with write_transaction(session) as connection:
@@ -276,10 +272,24 @@ def submit_alone_statement(
         InvalidInput: ``active_ms`` out of range.
     """
     _check_submit(actor, active_ms)
+    params = _submit_alone_params(actor, assignment_id, value, active_ms=active_ms, now=now)
+    return None if params is None else (_SUBMIT_ALONE_PG, params)
+
+
+def _submit_alone_params(
+    actor: Actor,
+    assignment_id: int,
+    value: list[str],
+    *,
+    active_ms: int | None,
+    now: datetime | None,
+) -> dict[str, Any] | None:
+    """``_SUBMIT_ALONE_PG``'s parameters (the caller checked the actor and ``active_ms``);
+    None when the submit is not of exactly one key."""
     if len(value) != 1:
         return None
     key = value[0]
-    return _SUBMIT_ALONE_PG, {
+    return {
         "assignment_id": assignment_id,
         "labeller_id": actor.user_id,
         "key": key,

@@ -134,10 +134,10 @@ def next_task(
     rng = rng or _GOLD_DRAWS
     with autocommit_statements(session) as connection:
         if connection is not None:
-            statement, params = lease_alone_statement(
+            params = _lease_alone_params(
                 actor, project_id, lease_seconds=lease_seconds, now=now, draw=rng.random()
             )
-            row = statement.first(connection, params)
+            row = _LEASE_ALONE_PG.first(connection, params)
             served = lease_alone_outcome(
                 row, project_id, now=now, taxonomy=_taxonomy_of_lease(connection, row)
             )
@@ -691,8 +691,21 @@ def lease_alone_statement(
         PermissionDenied: The actor is not a labeller.
     """
     _labeller_id(actor)
-    now = now or utcnow()
-    return _LEASE_ALONE_PG, {
+    return _LEASE_ALONE_PG, _lease_alone_params(
+        actor, project_id, lease_seconds=lease_seconds, now=now or utcnow(), draw=draw
+    )
+
+
+def _lease_alone_params(
+    actor: Actor,
+    project_id: int,
+    *,
+    lease_seconds: int | None,
+    now: datetime,
+    draw: float | None,
+) -> dict[str, Any]:
+    """``_LEASE_ALONE_PG``'s parameters (the caller checked that the actor labels)."""
+    return {
         "project_id": project_id,
         "vendor_id": actor.vendor_id,
         "labeller_id": actor.user_id,
