@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from labelops.services import directory, imports, projects, taxonomies
@@ -129,3 +132,25 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     """Write ``rows`` as a UTF-8 JSONL file (non-ASCII kept as is); returns ``path``."""
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), "utf-8")
     return path
+
+
+def wait_until_blocked(engine: Engine, future: Future[Any], timeout_s: float = 10.0) -> None:
+    """Until another thread's statement (``future``) waits for a row lock (PostgreSQL),
+    or, on SQLite (one writer at a time), a moment for it to start waiting there."""
+    deadline = time.monotonic() + timeout_s
+    if engine.dialect.name != "postgresql":
+        time.sleep(0.3)
+        return
+    with engine.connect() as watcher:
+        while time.monotonic() < deadline and not future.done():
+            waiting = watcher.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar()
+            watcher.rollback()
+            if waiting:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the other thread's statement never waited for a row lock")

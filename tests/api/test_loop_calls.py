@@ -7,11 +7,15 @@ takes the usual way, with the same answers. On SQLite nothing runs there.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlalchemy import delete, select
 
-from factories import make_world
+from factories import make_world, wait_until_blocked
 from labelops.api.alone import LoopConnections
+from labelops.services import labelling, queue
+from labelops.services._tx import one_transaction
 from labelops.services.auth import forget_token_lookups
 from labelops.store.models import Assignment, FinalLabel, Label, ProjectVendor, Task
 
@@ -109,3 +113,53 @@ def test_calls_the_loop_cannot_answer_get_the_usual_answers(client, session, loo
     session.rollback()
     labels = session.scalars(select(Label.value).where(Label.project_id == project_id)).all()
     assert labels == [["gambling"]]
+
+
+def test_a_submit_that_waits_for_the_tasks_other_label_runs_again_on_the_loop(
+    client, session, session_factory, engine, loop_statements, monkeypatch
+):
+    """The completing label's statement waits for the task row while another label of
+    the task commits: it writes nothing (its snapshot misses that label), then runs
+    again on the loop and stores the final vote of all three, without a thread."""
+    world = make_world(session, n_items=1, overlap=3)
+    project_id = world.project_ids["A"]
+    a1, a2 = world.actors["labeller-a1"], world.actors["labeller-a2"]
+    first = queue.next_task(session, a1, project_id)
+    second = queue.next_task(session, a2, project_id)
+    assert first is not None and second is not None
+    labelling.submit_label(session, a1, first.assignment_id, ["adult"])
+    headers = {"Authorization": f"Bearer {world.tokens['labeller-a3']}"}
+    third = client.get(f"/api/projects/{project_id}/next", headers=headers)  # looks a3 up
+    assert third.status_code == 200 and loop_statements == []
+    usual_way: list[int] = []
+    submit_label = labelling.submit_label
+
+    def counted(*args, **kwargs):
+        usual_way.append(args[2])
+        return submit_label(*args, **kwargs)
+
+    with ThreadPoolExecutor(1) as pool, session_factory() as holder:
+        with one_transaction(holder):
+            # The second label is written, its task row locked, not yet committed.
+            submit_label(holder, a2, second.assignment_id, ["gambling"])
+            monkeypatch.setattr(labelling, "submit_label", counted)
+            last = pool.submit(
+                client.post,
+                f"/api/assignments/{third.json()['assignment_id']}/label",
+                json={"label": "gambling"},
+                headers=headers,
+            )
+            wait_until_blocked(engine, last)
+        response = last.result(timeout=30)
+
+    assert response.status_code == 201 and response.json()["final_status"] == "final"
+    postgresql = engine.dialect.name == "postgresql"
+    # Two runs on the loop, each a row: "nothing written, run again", then the label.
+    assert loop_statements == ([True, True] if postgresql else [])
+    assert usual_way == ([] if postgresql else [third.json()["assignment_id"]])
+    session.rollback()
+    final = session.scalar(select(FinalLabel).where(FinalLabel.project_id == project_id))
+    assert final is not None
+    assert (final.value, final.n_labels, final.status) == (["gambling"], 3, "final")
+    labels = session.scalars(select(Label.value).where(Label.project_id == project_id)).all()
+    assert sorted(value[0] for value in labels) == ["adult", "gambling", "gambling"]

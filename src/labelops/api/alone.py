@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 from starlette.requests import Request
 
 from labelops.services import labelling, queue
-from labelops.services._tx import NEEDS_TRANSACTION
+from labelops.services._tx import NEEDS_TRANSACTION, RUN_AGAIN
 from labelops.services.auth import remembered_actor
 from labelops.services.policy import Actor
 from labelops.store.engine import PING_AFTER_IDLE_S
@@ -138,8 +138,12 @@ async def submit_on_loop(
     if alone is None:
         return NEEDS_TRANSACTION
     statement, params = alone
-    row = await connections.first(statement, params)
-    return labelling.submit_alone_outcome(row, actor, params)
+    for _attempt in range(labelling.SUBMIT_ALONE_ATTEMPTS):
+        row = await connections.first(statement, params)
+        submitted = labelling.submit_alone_outcome(row, actor, params)
+        if submitted is not RUN_AGAIN:
+            return submitted
+    return NEEDS_TRANSACTION
 
 
 async def _taxonomy_of(request: Request, row: Any | None) -> tuple[tuple[str, ...], str] | None:

@@ -12,6 +12,7 @@ from labelops.store.engine import WRITE_OPTION
 
 __all__ = [
     "NEEDS_TRANSACTION",
+    "RUN_AGAIN",
     "autocommit_statements",
     "in_joined_transaction",
     "joined_transaction",
@@ -25,6 +26,11 @@ _JOINED = "labelops_joined_transaction"
 NEEDS_TRANSACTION = object()
 """What a use case's one-statement form returns when its statement wrote nothing and
 the call must take the use case's transaction path instead."""
+
+RUN_AGAIN = object()
+"""What a use case's one-statement form returns when its statement wrote nothing only
+because a concurrent commit left its snapshot stale: the same statement, run again
+with a new snapshot, can do the call."""
 
 
 def transaction(session: Session) -> AbstractContextManager[object]:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from labelops.errors import Conflict, InvalidInput, NotFound
 from labelops.services._tx import (
     NEEDS_TRANSACTION,
+    RUN_AGAIN,
     autocommit_statements,
     one_transaction,
     transaction,
@@ -63,6 +64,7 @@ from labelops.store.types import utcnow
 from labelops.types import AssignmentStatus, FinalStatus, LabelMode, TaskStatus
 
 __all__ = [
+    "SUBMIT_ALONE_ATTEMPTS",
     "StoredLabel",
     "SubmitResult",
     "skip_assignment",
@@ -174,10 +176,13 @@ def submit_label(
     with autocommit_statements(session) as connection:
         params = _submit_alone_params(actor, assignment_id, value, active_ms=active_ms, now=now)
         if connection is not None and params is not None:
-            row = _SUBMIT_ALONE_PG.first(connection, params)
-            submitted = submit_alone_outcome(row, actor, params)
-            if isinstance(submitted, SubmitResult):
-                return submitted
+            for _attempt in range(SUBMIT_ALONE_ATTEMPTS):
+                row = _SUBMIT_ALONE_PG.first(connection, params)
+                submitted = submit_alone_outcome(row, actor, params)
+                if isinstance(submitted, SubmitResult):
+                    return submitted
+                if submitted is not RUN_AGAIN:
+                    break
     with write_transaction(session) as connection:
         # The hot path runs as Core statements (no ORM unit of work); a revision, the
         # rare case, goes through the ORM below.
@@ -303,10 +308,14 @@ def submit_alone_outcome(
     row: Any | None, actor: Actor, params: dict[str, Any]
 ) -> SubmitResult | object:
     """What :func:`submit_alone_statement`'s row means (``params`` are the statement's):
-    the stored label, or ``NEEDS_TRANSACTION`` when nothing was written and the submit
-    needs ``submit_label``'s transaction path."""
+    the stored label; ``RUN_AGAIN`` when nothing was written because another label of
+    the task was committed after the statement's snapshot (run it again, at most
+    ``SUBMIT_ALONE_ATTEMPTS`` times in all); or ``NEEDS_TRANSACTION`` when nothing was
+    written and the submit needs ``submit_label``'s transaction path."""
     if row is None:
         return NEEDS_TRANSACTION
+    if row.label_id is None:
+        return RUN_AGAIN
     label = StoredLabel(
         id=row.label_id,
         assignment_id=params["assignment_id"],
@@ -445,10 +454,12 @@ def _submit_statement_alone_pg() -> Prepared:
     the label completes the task, recompute its live final label
     (``live_final_refresh_cte_pg``).
 
-    One row when it stored the label (with the final label's new status, or NULL);
-    none when it wrote nothing and the submit needs the transaction path: an error to
-    report, a revision or a retry, a multi-label taxonomy, or a completing label whose
-    task got another label since the statement's snapshot was taken.
+    One row when it stored the label (with the final label's new status, or NULL). A
+    row with a NULL ``label_id`` when it wrote nothing because the label would complete
+    a task that got another label since the statement's snapshot was taken: run again,
+    the statement sees that label too. No row when it wrote nothing and the submit
+    needs the transaction path: an error to report, a revision or a retry, a
+    multi-label taxonomy.
     """
     target = (
         select(*_LABEL_SOURCE_COLUMNS, _TASKS.c.n_labels.label("seen_n_labels"))
@@ -544,12 +555,17 @@ def _submit_statement_alone_pg() -> Prepared:
             target.c.served_at,
             live_final.c.status.label("final_status"),
         )
-        .select_from(new_label.join(target, true()).outerjoin(live_final, true()))
+        .select_from(target.outerjoin(new_label, true()).outerjoin(live_final, true()))
         .add_cte(submitted)
     )
 
 
 _SUBMIT_ALONE_PG = _submit_statement_alone_pg()
+SUBMIT_ALONE_ATTEMPTS = 2
+"""Runs of ``_SUBMIT_ALONE_PG`` for one submit. A stale snapshot happens to the label
+that completes a task when the task's other labellers submit at the same moment (at
+saturation, 4 in 10 completing labels); once it has waited for them, the second run
+sees their labels."""
 
 
 @dataclass(frozen=True)
