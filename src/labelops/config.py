@@ -44,10 +44,14 @@ class Settings(BaseSettings):
     (PostgreSQL on the same host) the realistic load's p99 was 17-57 ms with 10
     threads and 12-17 ms with 3, at the same saturation throughput. Raise it when the
     database is far away and calls spend most of their time waiting on the network.
+    """
+    loop_statements: int = Field(default=6, ge=1, le=64)
+    """PostgreSQL: labeller calls done as one statement that the event loop runs at once,
+    on as many connections of its own (``labelops.api.alone``), per process.
 
-    On PostgreSQL it also bounds the one-statement calls the event loop runs at once on
-    its own connections (``labelops.api.alone``): with 8 or 16 of them PostgreSQL spent
-    more CPU per label on lock contention, and saturation was no higher.
+    Unlike threads, these cost no turns on Python's global lock. On the 2-core bench
+    machine saturation was 907-926 labels/s with 3, 957-985 with 6 and 986-990 with 8;
+    with 16, PostgreSQL spent more CPU per label on lock contention.
     """
 
     @field_validator("lang")

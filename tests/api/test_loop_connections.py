@@ -1,5 +1,6 @@
-"""PostgreSQL: the event loop's own connections (``labelops.api.alone.LoopConnections``)
-survive a lost server connection as the engine's pool does."""
+"""PostgreSQL: the event loop's own connections (``labelops.api.alone.LoopConnections``):
+at most ``Settings.loop_statements`` of them, and they survive a lost server connection
+as the engine's pool does."""
 
 from __future__ import annotations
 
@@ -113,6 +114,25 @@ def test_one_broken_connection_closes_the_idle_ones_too(postgres):
 
     before, after = asyncio.run(scenario())
     assert len(before) == 3 and after not in before
+
+
+def test_the_loop_runs_at_most_loop_statements_statements_at_once(postgres, settings):
+    """Six calls at once on an app set to two loop statements: two connections serve
+    them all, each call waiting for a free one (none opens a third)."""
+    from labelops.api import create_app
+
+    app = create_app(settings.model_copy(update={"loop_statements": 2}))
+    connections: alone.LoopConnections = app.state.loop_connections
+    sleeper = Prepared(select(func.pg_backend_pid().label("pid"), func.pg_sleep(0.05)))
+
+    async def scenario() -> list[int]:
+        pids = await asyncio.gather(*(connections.first(sleeper, {}) for _ in range(6)))
+        await connections.close()
+        return [row.pid for row in pids]
+
+    pids = asyncio.run(scenario())
+    assert len(pids) == 6 and len(set(pids)) == 2
+    app.state.engine.dispose()
 
 
 async def _held_pid(connections: alone.LoopConnections, statement: Prepared) -> int:

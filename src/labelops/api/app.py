@@ -81,9 +81,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
         min(settings.hot_threads, settings.pool_size)
     )
     app.state.inline_calls = InlineCalls(app.state)  # see run_as_actor
-    app.state.loop_connections = LoopConnections(  # see labelops.api.alone
-        engine, min(settings.hot_threads, settings.pool_size)
-    )
+    app.state.loop_connections = LoopConnections(engine, settings.loop_statements)
     install_error_handlers(app)
 
     from labelops.api.routers import (
