@@ -45,13 +45,15 @@ class Settings(BaseSettings):
     threads and 12-17 ms with 3, at the same saturation throughput. Raise it when the
     database is far away and calls spend most of their time waiting on the network.
     """
-    loop_statements: int = Field(default=6, ge=1, le=64)
+    loop_statements: int = Field(default=3, ge=1, le=64)
     """PostgreSQL: labeller calls done as one statement that the event loop runs at once,
     on as many connections of its own (``labelops.api.alone``), per process.
 
-    Unlike threads, these cost no turns on Python's global lock. On the 2-core bench
-    machine saturation was 907-926 labels/s with 3, 957-985 with 6 and 986-990 with 8;
-    with 16, PostgreSQL spent more CPU per label on lock contention.
+    Unlike threads, these take no turns on Python's global lock; but on the 2-core bench
+    machine, with PostgreSQL on the same host, 3 to 8 gave the same saturation within
+    the machine's noise (in interleaved runs 6 was 6 % ahead of 3 in one set and 7 %
+    behind in another), and with 16 PostgreSQL spent more CPU per label on lock
+    contention. Raise it when the database is on another host.
     """
 
     @field_validator("lang")
