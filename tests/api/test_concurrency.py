@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from factories import TAXONOMY, make_items, make_taxonomy
 from labelops.config import Settings
+from labelops.server import OneWriteHttpToolsProtocol
 from labelops.services import directory, imports, projects
 from labelops.services.policy import SYSTEM_ACTOR
 from labelops.store.models import Assignment, FinalLabel, Item, Label, Task
@@ -68,7 +69,11 @@ def live_server(settings: Settings) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(settings), log_level="warning", access_log=False, lifespan="on"
+        create_app(settings),
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        http=OneWriteHttpToolsProtocol,  # as ``labelops serve`` runs it
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -38,6 +38,7 @@ def live_server(
     import uvicorn
 
     from labelops.api import create_app
+    from labelops.server import OneWriteHttpToolsProtocol
 
     folder = tmp_path_factory.mktemp("web-live")
     if _postgres_engine is not None:
@@ -53,7 +54,14 @@ def live_server(
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, ws="none", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        ws="none",
+        lifespan="on",
+        http=OneWriteHttpToolsProtocol,  # as ``labelops serve`` runs it
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -87,27 +87,18 @@ def serve(
     app.state.engine.dispose()
     console.print(_t("cli.serve.listening", url=f"http://{host}:{port}"))
     sys.stdout.flush()
-    # Replace this process with a bare uvicorn: the command line has loaded every
-    # sub-command (pandas, scipy...), which the server itself does not need in memory.
+    # Replace this process with a bare server (``labelops.server``): the command line has
+    # loaded every sub-command (pandas, scipy...), which the server does not need.
     arguments = [
         sys.executable,
         "-m",
-        "uvicorn",
-        "labelops.api.app:create_server_app",
-        "--factory",
+        "labelops.server",
         "--host",
         host,
         "--port",
         str(port),
         "--workers",
         str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        # Labellers submit every few seconds to a minute: keep their connections open
-        # between answers (uvicorn's default closes them after 5 s idle).
-        "--timeout-keep-alive",
-        "75",
     ]
     os.execv(sys.executable, arguments)
 
