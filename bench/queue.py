@@ -11,7 +11,8 @@ from ``/proc/<pid>/status``). Per database it measures:
   are written by one SQL statement: finalize itself is not timed here);
 * one labeller, ``GET next`` then ``POST label``, p50 / p95 / p99 latency at 10,000 and at
   N tasks, with a new TCP connection per request and over one kept-alive connection;
-* saturation: 50 labellers with no think time, labels per second;
+* saturation: 50 labellers with no think time, labels per second (the load generator
+  shares the machine: it runs on uvloop, one kept-alive connection per labeller);
 * realistic load: 1,000 labellers each doing next + submit every 5 s (~200 pairs/s);
 * server memory: VmHWM (peak RSS) of the server processes.
 
