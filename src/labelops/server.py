@@ -8,7 +8,7 @@ Holding the writes until the loop's next turn sends each response in one write, 
 the turn's Python work is done. At saturation on PostgreSQL (``bench/queue.py``'s
 harness, interleaved against uvicorn as is, six rounds) that served 1.5-16 % more
 labels per second (7.5 % on average); sending the two writes as one at once, without
-waiting for the turn, gained nothing. ``submit?next=true``, which spends its time on a
+waiting for the turn, gained nothing. ``submit?next=true``, then run on a
 worker thread, was 3-6 % slower, and the realistic load's p99 about 1 ms higher.
 
 Run as ``python -m labelops.server --host H --port P --workers N``. This module imports

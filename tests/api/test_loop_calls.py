@@ -10,7 +10,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from factories import make_world, wait_until_blocked
 from labelops.api.alone import LoopConnections
@@ -163,3 +163,123 @@ def test_a_submit_that_waits_for_the_tasks_other_label_runs_again_on_the_loop(
     assert (final.value, final.n_labels, final.status) == (["gambling"], 3, "final")
     labels = session.scalars(select(Label.value).where(Label.project_id == project_id)).all()
     assert sorted(value[0] for value in labels) == ["adult", "gambling", "gambling"]
+
+
+def test_submit_with_next_is_one_statement_on_the_loop(client, session, loop_statements):
+    """``submit?next=true`` of a known token is one statement on the loop: the label,
+    its item's final label (overlap 1) and the next lease, committed together; when
+    nothing is left the label is still stored and ``next`` is null."""
+    world = make_world(session, n_items=2, overlap=1)
+    project_id = world.project_ids["A"]
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    headers = {"Authorization": f"Bearer {world.tokens['labeller-a1']}"}
+    first = client.get(f"/api/projects/{project_id}/next", headers=headers).json()
+    assert loop_statements == []  # the token's lookup: the usual way
+
+    url = f"/api/assignments/{first['assignment_id']}/label?next=true"
+    done = client.post(url, json={"label": "gambling", "active_ms": 900}, headers=headers)
+    assert done.status_code == 201 and done.json()["final_status"] == "final"
+    following = done.json()["next"]
+    assert following["item"]["external_id"] != first["item"]["external_id"]
+    assert following["labels"] == ["compliant", "gambling", "financial_scam", "adult"]
+    last = client.post(
+        f"/api/assignments/{following['assignment_id']}/label?next=true",
+        json={"label": "adult"},
+        headers=headers,
+    )
+    assert last.status_code == 201 and last.json()["next"] is None
+    assert loop_statements == ([True, True] if postgresql else [])
+
+    session.rollback()
+    labels = session.scalars(
+        select(Label).where(Label.project_id == project_id).order_by(Label.id)
+    ).all()
+    assert [(label.value, label.active_ms) for label in labels] == [
+        (["gambling"], 900),
+        (["adult"], None),
+    ]
+    lease = session.get(Assignment, following["assignment_id"])
+    assert lease is not None and lease.status == "submitted"
+    # Leased by the first pair: on PostgreSQL by its one statement, at the submit's time.
+    assert lease.served_at >= labels[0].submitted_at
+    if postgresql:
+        assert lease.served_at == labels[0].submitted_at
+    finals = session.scalars(select(FinalLabel.value).where(FinalLabel.project_id == project_id))
+    assert sorted(value[0] for value in finals) == ["adult", "gambling"]
+
+
+def test_a_submit_with_next_that_cannot_be_whole_writes_nothing_on_the_loop(
+    client, session, loop_statements
+):
+    """The pair's statement writes nothing, neither label nor lease, when either half
+    cannot be done: a key outside the taxonomy (the usual way says 422), or another
+    lease held (``prefetch``: the usual way submits and serves the held one)."""
+    world = make_world(session, n_items=3, overlap=1)
+    project_id = world.project_ids["A"]
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    headers = {"Authorization": f"Bearer {world.tokens['labeller-a1']}"}
+    first = client.get(f"/api/projects/{project_id}/next", headers=headers).json()
+    url = f"/api/assignments/{first['assignment_id']}/label?next=true"
+
+    unknown = client.post(url, json={"label": "weapons"}, headers=headers)
+    assert unknown.status_code == 422
+    session.rollback()
+    assert session.scalar(select(func.count(Label.id))) == 0
+    assert session.scalar(select(func.count(Assignment.id))) == 1
+
+    held = client.get(f"/api/projects/{project_id}/next?prefetch=true", headers=headers).json()
+    assert held["assignment_id"] != first["assignment_id"]
+    stored = client.post(url, json={"label": "adult"}, headers=headers)
+    assert (
+        stored.status_code == 201
+        and stored.json()["next"]["assignment_id"] == held["assignment_id"]
+    )
+    # On the loop, each a row and nothing written: the pair with the unknown key (twice:
+    # the fast lane, then FastAPI's way that renders the 422), the prefetch lease (a
+    # lease is held), the pair again (the lease held besides this one).
+    assert loop_statements == ([True] * 4 if postgresql else [])
+    session.rollback()
+    assert session.scalar(select(func.count(Label.id))) == 1
+    assert session.scalar(select(func.count(Assignment.id))) == 2
+
+
+def test_a_submit_with_next_that_waits_for_the_tasks_other_label_runs_again(
+    client, session, session_factory, engine, loop_statements
+):
+    """As a lone submit: the pair's statement that completes a task, having waited for
+    another label of it, writes nothing and runs again, storing the final vote of all
+    three and leasing the next task."""
+    world = make_world(session, n_items=2, overlap=3)
+    project_id = world.project_ids["A"]
+    a1, a2 = world.actors["labeller-a1"], world.actors["labeller-a2"]
+    first = queue.next_task(session, a1, project_id)
+    second = queue.next_task(session, a2, project_id)
+    assert first is not None and second is not None
+    labelling.submit_label(session, a1, first.assignment_id, ["adult"])
+    headers = {"Authorization": f"Bearer {world.tokens['labeller-a3']}"}
+    third = client.get(f"/api/projects/{project_id}/next", headers=headers).json()
+    with ThreadPoolExecutor(1) as pool, session_factory() as holder:
+        with one_transaction(holder):
+            labelling.submit_label(holder, a2, second.assignment_id, ["gambling"])
+            last = pool.submit(
+                client.post,
+                f"/api/assignments/{third['assignment_id']}/label?next=true",
+                json={"label": "gambling"},
+                headers=headers,
+            )
+            wait_until_blocked(engine, last)
+        response = last.result(timeout=30)
+
+    assert response.status_code == 201 and response.json()["final_status"] == "final"
+    following = response.json()["next"]
+    assert (
+        following is not None and following["item"]["external_id"] != third["item"]["external_id"]
+    )
+    postgresql = engine.dialect.name == "postgresql"
+    assert loop_statements == ([True, True] if postgresql else [])
+    session.rollback()
+    final = session.scalar(select(FinalLabel).where(FinalLabel.task_id == first.task_id))
+    assert final is not None
+    assert (final.value, final.n_labels, final.status) == (["gambling"], 3, "final")
+    lease = session.get(Assignment, following["assignment_id"])
+    assert lease is not None and lease.status == "leased"

@@ -1,7 +1,8 @@
 """The labeller's hot calls as one statement run on the event loop (PostgreSQL).
 
-A next-task or a submit that its service can do as one statement in autocommit
-(``queue.lease_alone_statement``, ``labelling.submit_alone_statement``) runs here on a
+A next-task, a submit or a submit with the next lease that its service can do as one
+statement in autocommit (``queue.lease_alone_statement``,
+``labelling.submit_alone_statement``, ``labelling.submit_and_lease_statement``) runs here on a
 psycopg ``AsyncConnection``: the event loop sends the statement and serves other
 requests while PostgreSQL works. On a worker thread the same call paid for the hop to
 the thread and back, and for the thread and the loop taking Python's global lock in
@@ -20,7 +21,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from sqlalchemy import Engine
@@ -33,7 +34,7 @@ from labelops.services.policy import Actor
 from labelops.store.engine import PING_AFTER_IDLE_S
 from labelops.store.prepared import Prepared
 
-__all__ = ["LoopConnections", "lease_on_loop", "submit_on_loop"]
+__all__ = ["LoopConnections", "lease_on_loop", "submit_and_lease_on_loop", "submit_on_loop"]
 
 
 class LoopConnections:
@@ -143,6 +144,42 @@ async def submit_on_loop(
         submitted = labelling.submit_alone_outcome(row, actor, params)
         if submitted is not RUN_AGAIN:
             return submitted
+    return NEEDS_TRANSACTION
+
+
+async def submit_and_lease_on_loop(
+    request: Request,
+    assignment_id: int,
+    value: list[str],
+    *,
+    active_ms: int | None,
+    lease_seconds: int | None,
+) -> tuple[labelling.SubmitResult, queue.ServedTask | None] | object:
+    """``labelling.submit_label_and_lease_next`` as one statement on the loop
+    (``labelling.submit_and_lease_statement``); ``NEEDS_TRANSACTION`` when the pair must
+    run in full (nothing was written then). Raises the service's errors."""
+    connections: LoopConnections = request.app.state.loop_connections
+    actor = _remembered_actor(request)
+    if not connections.enabled or actor is None:
+        return NEEDS_TRANSACTION
+    pair = labelling.submit_and_lease_statement(
+        actor, assignment_id, value, active_ms=active_ms, lease_seconds=lease_seconds
+    )
+    if pair is None:
+        return NEEDS_TRANSACTION
+    statement, params = pair
+    for _attempt in range(labelling.SUBMIT_ALONE_ATTEMPTS):
+        row = await connections.first(statement, params)
+        outcome = labelling.submit_and_lease_outcome(row, actor, params)
+        if outcome is RUN_AGAIN:
+            continue
+        if outcome is NEEDS_TRANSACTION:
+            return NEEDS_TRANSACTION
+        submitted, lease = cast(tuple[labelling.SubmitResult, Any], outcome)
+        served = queue.lease_alone_outcome(
+            lease, lease.project_id, now=params["now"], taxonomy=await _taxonomy_of(request, lease)
+        )
+        return submitted, cast(queue.ServedTask | None, served)
     return NEEDS_TRANSACTION
 
 

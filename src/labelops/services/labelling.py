@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Table,
     and_,
@@ -46,6 +48,11 @@ from labelops.services.projects import load_project_context
 from labelops.services.queue import (
     ServedTask,
     assignment_status_is,
+    lease_alone_params,
+    lease_parts_pg,
+    lease_project_cte_pg,
+    lease_ready,
+    lease_ready_pg,
     next_task,
     release_assignment,
     work_taxonomy,
@@ -69,6 +76,8 @@ __all__ = [
     "SubmitResult",
     "skip_assignment",
     "submit_alone_outcome",
+    "submit_and_lease_outcome",
+    "submit_and_lease_statement",
     "submit_alone_statement",
     "submit_label",
     "submit_label_and_lease_next",
@@ -249,10 +258,9 @@ def submit_label_and_lease_next(
     submit). Arguments and errors as :func:`submit_label` and
     :func:`labelops.services.queue.next_task`; the task is None when nothing is left.
 
-    On PostgreSQL the pair stays one transaction of several statements, rather than
-    the two statements of their own that a lone submit and a lone lease can each be:
-    at saturation that was as fast (609-623 against 647-657 labels/s) and keeps the
-    pair whole.
+    On PostgreSQL the server first tries the pair as one statement
+    (:func:`submit_and_lease_statement`, on the event loop); this transaction of
+    several statements does the rest (errors, revisions, a lease held besides).
     """
     with one_transaction(session):
         submitted = submit_label(session, actor, assignment_id, value, active_ms=active_ms)
@@ -448,6 +456,22 @@ _RECORD_LABEL_PG = Prepared(
 
 
 def _submit_statement_alone_pg() -> Prepared:
+    """The one-statement submit (see ``_submit_parts_pg``)."""
+    parts = _submit_parts_pg()
+    return Prepared(select(*parts.columns).select_from(parts.from_).add_cte(parts.submitted))
+
+
+@dataclass(frozen=True)
+class _SubmitParts:
+    """``_submit_parts_pg``'s pieces: result columns, FROM clause, the CTE to add."""
+
+    columns: tuple[Any, ...]
+    from_: Any
+    new_label: Any
+    submitted: Any
+
+
+def _submit_parts_pg(gate: ColumnElement[bool] | None = None) -> _SubmitParts:
     """A single-label submit as one statement that is its own transaction (PostgreSQL,
     autocommit): check the lease, the labeller and the key against the taxonomy, count
     the label on the task, insert the label, mark the assignment submitted and, when
@@ -460,6 +484,8 @@ def _submit_statement_alone_pg() -> Prepared:
     the statement sees that label too. No row when it wrote nothing and the submit
     needs the transaction path: an error to report, a revision or a retry, a
     multi-label taxonomy.
+
+    ``gate``: one more condition for storing anything (``submit?next``'s lease is ready).
     """
     target = (
         select(*_LABEL_SOURCE_COLUMNS, _TASKS.c.n_labels.label("seen_n_labels"))
@@ -475,6 +501,7 @@ def _submit_statement_alone_pg() -> Prepared:
                 _TAXONOMY_LABELS.c.key == bindparam("key", type_=_TAXONOMY_LABELS.c.key.type),
             ),
         )
+        .where(true() if gate is None else gate)
         # A retried submit waits here for the first one, then finds the lease gone.
         .with_for_update(of=_ASSIGNMENTS)
         .cte("target")
@@ -546,21 +573,100 @@ def _submit_statement_alone_pg() -> Prepared:
         )
         .cte("submitted")
     )
-    return Prepared(
-        select(
+    return _SubmitParts(
+        columns=(
             new_label.c.id.label("label_id"),
             target.c.task_id,
             target.c.project_id,
             target.c.vendor_id,
             target.c.served_at,
             live_final.c.status.label("final_status"),
-        )
-        .select_from(target.outerjoin(new_label, true()).outerjoin(live_final, true()))
-        .add_cte(submitted)
+        ),
+        from_=target.outerjoin(new_label, true()).outerjoin(live_final, true()),
+        new_label=new_label,
+        submitted=submitted,
     )
 
 
 _SUBMIT_ALONE_PG = _submit_statement_alone_pg()
+
+
+def _submit_and_lease_statement_pg() -> Prepared:
+    """``submit?next`` as one statement that is its own transaction (PostgreSQL): the
+    one-statement submit (``_submit_parts_pg``) and the one-statement lease of the
+    labeller's next task in the same project (``queue.lease_parts_pg``), each written
+    only if the other can be: the submit only when the lease is ready (vendor assigned,
+    no expired lease waiting, no other lease held), the lease only when the label is
+    stored. One commit, synchronous (a submit's).
+
+    One row (none when the lease ``assignment_id`` is not the labeller's): the lease's
+    columns as ``queue.lease_alone_statement``'s, the submit's prefixed ``submit_``
+    (``submit_task_id`` NULL when the submit cannot be one statement).
+    """
+    after = bindparam("assignment_id", type_=_ASSIGNMENTS.c.id.type)
+    project = lease_project_cte_pg(after=after)
+    submit = _submit_parts_pg(gate=lease_ready_pg(project))
+    stored = exists(select(submit.new_label.c.id))
+    lease_columns, lease_from = lease_parts_pg(project, also=stored, after=True)
+    return Prepared(
+        select(
+            *lease_columns, *(column.label(f"submit_{column.name}") for column in submit.columns)
+        )
+        .select_from(lease_from.outerjoin(submit.from_, true()))
+        .add_cte(submit.submitted)
+    )
+
+
+_SUBMIT_AND_LEASE_PG = _submit_and_lease_statement_pg()
+
+
+def submit_and_lease_statement(
+    actor: Actor,
+    assignment_id: int,
+    value: list[str],
+    *,
+    active_ms: int | None = None,
+    lease_seconds: int | None = None,
+) -> tuple[Prepared, dict[str, Any]] | None:
+    """:func:`submit_label_and_lease_next`'s one statement (PostgreSQL, autocommit) and
+    its parameters, for a caller that runs it and hands the row to
+    :func:`submit_and_lease_outcome`; None when it cannot be one statement (not exactly
+    one key).
+
+    Raises:
+        PermissionDenied: The actor may not label.
+        InvalidInput: ``active_ms`` out of range.
+    """
+    _check_submit(actor, active_ms)
+    submit = _submit_alone_params(actor, assignment_id, value, active_ms=active_ms, now=None)
+    if submit is None:
+        return None
+    lease = lease_alone_params(actor, 0, lease_seconds=lease_seconds, now=submit["submitted_at"])
+    del lease["project_id"]  # the statement's project is the submitted lease's
+    return _SUBMIT_AND_LEASE_PG, {**lease, **submit}
+
+
+_SUBMIT_ROW_FIELDS = ("label_id", "task_id", "project_id", "vendor_id", "served_at", "final_status")
+
+
+def submit_and_lease_outcome(
+    row: Any | None, actor: Actor, params: dict[str, Any]
+) -> tuple[SubmitResult, Any] | object:
+    """What :func:`submit_and_lease_statement`'s row means: the stored label and the
+    lease row (for ``queue.lease_alone_outcome``, its ``project_id`` the project's);
+    ``RUN_AGAIN`` or ``NEEDS_TRANSACTION`` as :func:`submit_alone_outcome` (nothing was
+    written then, nor leased)."""
+    if row is None or not lease_ready(row) or row.submit_task_id is None:
+        return NEEDS_TRANSACTION
+    submit_row = SimpleNamespace(
+        **{key: getattr(row, f"submit_{key}") for key in _SUBMIT_ROW_FIELDS}
+    )
+    submitted = submit_alone_outcome(submit_row, actor, params)
+    if not isinstance(submitted, SubmitResult):
+        return submitted
+    return submitted, row
+
+
 SUBMIT_ALONE_ATTEMPTS = 2
 """Runs of ``_SUBMIT_ALONE_PG`` for one submit. A stale snapshot happens to the label
 that completes a task when the task's other labellers submit at the same moment (at

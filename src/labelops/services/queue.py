@@ -33,6 +33,7 @@ from sqlalchemy import (
     Float,
     Select,
     Table,
+    and_,
     bindparam,
     exists,
     func,
@@ -73,7 +74,12 @@ __all__ = [
     "cached_work_taxonomy",
     "item_payload",
     "lease_alone_outcome",
+    "lease_alone_params",
     "lease_alone_statement",
+    "lease_parts_pg",
+    "lease_project_cte_pg",
+    "lease_ready",
+    "lease_ready_pg",
     "leased_task_needs_taxonomy",
     "next_task",
     "reclaim_expired_leases",
@@ -134,7 +140,7 @@ def next_task(
     rng = rng or _GOLD_DRAWS
     with autocommit_statements(session) as connection:
         if connection is not None:
-            params = _lease_alone_params(
+            params = lease_alone_params(
                 actor, project_id, lease_seconds=lease_seconds, now=now, draw=rng.random()
             )
             row = _LEASE_ALONE_PG.first(connection, params)
@@ -256,6 +262,20 @@ def assignment_status_is(status: AssignmentStatus) -> ColumnElement[bool]:
 
 _LIVE_LEASE = assignment_status_is(AssignmentStatus.LEASED)
 
+
+def _holds_lease(*, besides: ColumnElement[int] | None = None) -> Any:
+    """Whether the labeller holds a live lease in the project (other than ``besides``)."""
+    held = exists().where(
+        _ASSIGNMENTS.c.labeller_id == bindparam("labeller_id"),
+        _ASSIGNMENTS.c.project_id == _PROJECTS.c.id,
+        _LIVE_LEASE,
+        _ASSIGNMENTS.c.lease_expires_at > bindparam("now"),
+    )
+    if besides is not None:
+        held = held.where(_ASSIGNMENTS.c.id != besides)
+    return held.label("holds_lease")
+
+
 _PROJECT_COLUMNS = (
     _PROJECTS.c.overlap,
     _PROJECTS.c.gold_rate,
@@ -282,14 +302,7 @@ _PROJECT_COLUMNS = (
     .label("has_expired_leases"),
     # Whether the labeller holds a live lease here: only then is it looked up (a
     # labeller who just submitted, the usual caller, holds none).
-    exists()
-    .where(
-        _ASSIGNMENTS.c.labeller_id == bindparam("labeller_id"),
-        _ASSIGNMENTS.c.project_id == _PROJECTS.c.id,
-        _LIVE_LEASE,
-        _ASSIGNMENTS.c.lease_expires_at > bindparam("now"),
-    )
-    .label("holds_lease"),
+    _holds_lease(),
 )
 _PROJECT_QUERY = Prepared(
     select(*_PROJECT_COLUMNS)
@@ -444,7 +457,11 @@ def _taxonomy_cache_key(project: Any) -> tuple[int, str, int, datetime]:
 
 
 def _claim_query(
-    *, gold: bool, postgresql: bool, overlap: ColumnElement[int] | None = None
+    *,
+    gold: bool,
+    postgresql: bool,
+    overlap: ColumnElement[int] | None = None,
+    project_id: ColumnElement[int] | None = None,
 ) -> Select[int]:
     labeller_id = bindparam("labeller_id", type_=_ASSIGNMENTS.c.labeller_id.type)
     not_yet_mine: ColumnElement[bool]
@@ -474,7 +491,7 @@ def _claim_query(
             _ASSIGNMENTS.c.status != AssignmentStatus.EXPIRED.value,
         )
     query = select(_TASKS.c.id).where(
-        _TASKS.c.project_id == bindparam("project_id"),
+        _TASKS.c.project_id == (bindparam("project_id") if project_id is None else project_id),
         _TASKS.c.is_gold.is_(gold),
         _TASKS.c.status == TaskStatus.OPEN.value,
         not_yet_mine,
@@ -513,9 +530,14 @@ def _claimed(candidate: Any) -> Any:
     )
 
 
-def _inserted_lease(claimed: Any, lease_expires_at: ColumnElement[datetime]) -> Any:
+def _inserted_lease(
+    claimed: Any,
+    lease_expires_at: ColumnElement[datetime],
+    project_id: ColumnElement[int] | None = None,
+) -> Any:
     """CTE: insert the labeller's lease on the ``claimed`` task, unless the labeller has
-    an expired lease there (which is revived instead); returns the new assignment id."""
+    an expired lease there (which is revived instead); returns the new assignment id.
+    ``project_id``: by default the ``project_id`` parameter."""
     columns = ("task_id", "project_id", "labeller_id", "vendor_id", "status")
     return (
         _ASSIGNMENTS.insert()
@@ -523,7 +545,10 @@ def _inserted_lease(claimed: Any, lease_expires_at: ColumnElement[datetime]) -> 
             [*columns, "served_at", "lease_expires_at"],
             select(
                 claimed.c.id,
-                *(bindparam(key, type_=_ASSIGNMENTS.c[key].type) for key in columns[1:4]),
+                bindparam("project_id", type_=_ASSIGNMENTS.c.project_id.type)
+                if project_id is None
+                else project_id,
+                *(bindparam(key, type_=_ASSIGNMENTS.c[key].type) for key in columns[2:4]),
                 literal(AssignmentStatus.LEASED.value, _ASSIGNMENTS.c.status.type),
                 bindparam("served_at", type_=_ASSIGNMENTS.c.served_at.type),
                 lease_expires_at,
@@ -582,11 +607,42 @@ def _lease_statement_alone_pg() -> Prepared:
     (``has_expired_leases``). ``draw`` is a uniform number in [0, 1): a gold task is
     tried first when it is below the project's gold rate.
     """
-    project = (
+    project = lease_project_cte_pg()
+    columns, from_ = lease_parts_pg(project)
+    return Prepared(select(*columns).select_from(from_))
+
+
+def lease_project_cte_pg(*, after: ColumnElement[int] | None = None) -> Any:
+    """CTE of ``_lease_statement_alone_pg``: the project row, its taxonomy, whether the
+    labeller's vendor is assigned, whether expired leases wait, whether the labeller
+    holds a live lease, and the new lease's expiry.
+
+    ``after``: the labeller's lease that the same statement submits (``submit?next``):
+    the project is that lease's (no row when the lease is not the labeller's), the lease
+    does not count as held, and the commit stays synchronous (it is the submit's).
+    Otherwise the project is the ``project_id`` parameter, and the lease's commit does
+    not wait for the disk (see ``_PROJECT_QUERY_PG``).
+    """
+    if after is None:
+        commit_setting: Any = func.set_config("synchronous_commit", "off", true())
+        columns: tuple[Any, ...] = _PROJECT_COLUMNS
+        project_id: Any = bindparam("project_id")
+    else:
+        commit_setting = literal_column("'on'")
+        columns = (*_PROJECT_COLUMNS[:-1], _holds_lease(besides=after))
+        project_id = (
+            select(_ASSIGNMENTS.c.project_id)
+            .where(
+                _ASSIGNMENTS.c.id == after,
+                _ASSIGNMENTS.c.labeller_id == bindparam("labeller_id"),
+            )
+            .scalar_subquery()
+        )
+    return (
         select(
-            # The lease's commit does not wait for the disk (see ``_PROJECT_QUERY_PG``).
-            func.set_config("synchronous_commit", "off", true()).label("synchronous_commit"),
-            *_PROJECT_COLUMNS,
+            commit_setting.label("synchronous_commit"),
+            _PROJECTS.c.id.label("project_id"),
+            *columns,
             type_coerce(
                 sql_cast(
                     bindparam("served_at", type_=_ASSIGNMENTS.c.served_at.type), TIMESTAMP(True)
@@ -598,23 +654,43 @@ def _lease_statement_alone_pg() -> Prepared:
             ).label("lease_expires_at"),
         )
         .join(_TAXONOMIES, _TAXONOMIES.c.id == _PROJECTS.c.taxonomy_id)
-        .where(_PROJECTS.c.id == bindparam("project_id"))
+        .where(_PROJECTS.c.id == project_id)
         .cte("project")
         .prefix_with("MATERIALIZED")
     )
-    ready = exists().where(
+
+
+def lease_ready_pg(project: Any) -> ColumnElement[bool]:
+    """Whether the ``lease_project_cte_pg`` row lets the statement lease at once."""
+    return exists().where(
         project.c.vendor_assigned, ~project.c.has_expired_leases, ~project.c.holds_lease
     )
+
+
+def lease_parts_pg(
+    project: Any, *, also: ColumnElement[bool] | None = None, after: bool = False
+) -> tuple[tuple[Any, ...], Any]:
+    """The claim, the lease and the item read of ``_lease_statement_alone_pg``: its result
+    columns and the FROM clause that carries them (the ``project`` CTE's row, outer-joined
+    to the claimed task's item). ``also``: one more condition for claiming anything;
+    ``after``: ``project`` was made with ``after`` (its id is not a parameter)."""
+    ready = lease_ready_pg(project)
+    if also is not None:
+        ready = and_(ready, also)
+    this_project = select(project.c.project_id).scalar_subquery() if after else None
     draw = bindparam("draw", type_=Float())
     gold_candidate = (
-        _claim_query(gold=True, postgresql=True)
+        _claim_query(gold=True, postgresql=True, project_id=this_project)
         .where(ready, exists().where(draw < project.c.gold_rate))
         .cte("gold_candidate")
         .prefix_with("MATERIALIZED")
     )
     open_candidate = (
         _claim_query(
-            gold=False, postgresql=True, overlap=select(project.c.overlap).scalar_subquery()
+            gold=False,
+            postgresql=True,
+            overlap=select(project.c.overlap).scalar_subquery(),
+            project_id=this_project,
         )
         .where(ready, ~exists().select_from(gold_candidate))
         .cte("open_candidate")
@@ -638,32 +714,32 @@ def _lease_statement_alone_pg() -> Prepared:
         .returning(_ASSIGNMENTS.c.id)
         .cte("revived")
     )
-    inserted = _inserted_lease(claimed, expires)
-    return Prepared(
-        select(
-            *(
-                project.c[key]
-                for key in (
-                    "synchronous_commit",
-                    "taxonomy_id",
-                    "mode",
-                    "key",
-                    "version",
-                    "created_at",
-                    "vendor_assigned",
-                    "has_expired_leases",
-                    "holds_lease",
-                    "lease_expires_at",
-                )
-            ),
-            claimed.c.id.label("task_id"),
-            *_ITEM_COLUMNS,
-            func.coalesce(
-                select(inserted.c.id).scalar_subquery(), select(revived.c.id).scalar_subquery()
-            ).label("assignment_id"),
-        ).select_from(
-            project.outerjoin(claimed.join(_ITEMS, _ITEMS.c.id == claimed.c.item_id), true())
-        )
+    inserted = _inserted_lease(claimed, expires, this_project)
+    columns = (
+        *(
+            project.c[key]
+            for key in (
+                "synchronous_commit",
+                "project_id",
+                "taxonomy_id",
+                "mode",
+                "key",
+                "version",
+                "created_at",
+                "vendor_assigned",
+                "has_expired_leases",
+                "holds_lease",
+                "lease_expires_at",
+            )
+        ),
+        claimed.c.id.label("task_id"),
+        *_ITEM_COLUMNS,
+        func.coalesce(
+            select(inserted.c.id).scalar_subquery(), select(revived.c.id).scalar_subquery()
+        ).label("assignment_id"),
+    )
+    return columns, project.outerjoin(
+        claimed.join(_ITEMS, _ITEMS.c.id == claimed.c.item_id), true()
     )
 
 
@@ -691,18 +767,18 @@ def lease_alone_statement(
         PermissionDenied: The actor is not a labeller.
     """
     _labeller_id(actor)
-    return _LEASE_ALONE_PG, _lease_alone_params(
+    return _LEASE_ALONE_PG, lease_alone_params(
         actor, project_id, lease_seconds=lease_seconds, now=now or utcnow(), draw=draw
     )
 
 
-def _lease_alone_params(
+def lease_alone_params(
     actor: Actor,
     project_id: int,
     *,
     lease_seconds: int | None,
     now: datetime,
-    draw: float | None,
+    draw: float | None = None,
 ) -> dict[str, Any]:
     """``_LEASE_ALONE_PG``'s parameters (the caller checked that the actor labels)."""
     return {
@@ -753,6 +829,12 @@ def lease_alone_outcome(
         lease_expires_at=row.lease_expires_at,
         current_label=None,
     )
+
+
+def lease_ready(row: Any) -> bool:
+    """Whether a ``lease_project_cte_pg`` row let its statement lease (see
+    ``lease_ready_pg``)."""
+    return bool(row.vendor_assigned) and not row.holds_lease and not row.has_expired_leases
 
 
 def leased_task_needs_taxonomy(row: Any | None) -> bool:

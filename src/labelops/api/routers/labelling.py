@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from labelops.api.alone import lease_on_loop, submit_on_loop
+from labelops.api.alone import lease_on_loop, submit_and_lease_on_loop, submit_on_loop
 from labelops.api.deps import CurrentActor, SessionDep, run_as_actor
 from labelops.api.schemas.projects import (
     AssignmentPublic,
@@ -107,16 +107,17 @@ async def serve_submit(
         )
         return submitted, None
 
-    # The pair of ``?next=true`` stays one transaction on a worker thread: as two
-    # statements in one transaction on the event loop it held the task's row lock
-    # across both, and the pairs waited on each other (300 labels/s against 500).
     on_loop = (
-        NEEDS_TRANSACTION
+        await submit_and_lease_on_loop(
+            request, assignment_id, value, active_ms=body.active_ms, lease_seconds=lease_seconds
+        )
         if and_next
         else await submit_on_loop(request, assignment_id, value, active_ms=body.active_ms)
     )
     if isinstance(on_loop, labelling.SubmitResult):
         result, served = on_loop, None
+    elif isinstance(on_loop, tuple):
+        result, served = on_loop
     else:
         result, served = await run_as_actor(request, use_case)
     public = LabelPublic.model_validate(result.label)
