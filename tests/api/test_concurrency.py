@@ -3,7 +3,8 @@
 A real uvicorn server (in a background thread, on a free loopback port) serves the
 app built from this test's settings, so the database is SQLite or PostgreSQL as the
 fixtures choose. Fifty threads, each with its own HTTP client and its own labeller's
-token, loop ``GET next`` -> ``POST label`` until the queue answers 204. Afterwards the
+token, loop ``GET next`` -> ``POST label`` (every other one ``POST label?next=true``, one
+request a label) until nothing is left for them. Afterwards the
 database must show exactly what the responses said, and the final labels must equal a
 majority vote computed here independently.
 """
@@ -91,28 +92,42 @@ def live_server(settings: Settings) -> Iterator[str]:
         sock.close()
 
 
-def _work(base_url: str, username: str, token: str, project_id: int) -> LabellerLog:
+def _work(
+    base_url: str, username: str, token: str, project_id: int, *, one_request: bool
+) -> LabellerLog:
+    """Label until nothing is left: ``GET next`` then ``POST label``, or with
+    ``one_request`` a first ``GET next`` and then ``POST label?next=true`` only."""
     log = LabellerLog()
     headers = {"Authorization": f"Bearer {token}"}
+    body = None
     with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
         for _ in range(MAX_REQUESTS_PER_LABELLER):
-            served = client.get(f"/api/projects/{project_id}/next")
-            if served.status_code == 204:
-                return log
-            if served.status_code != 200:
-                log.unexpected.append(f"next {served.status_code} {served.text[:200]}")
-                return log
-            body = served.json()
+            if body is None:
+                served = client.get(f"/api/projects/{project_id}/next")
+                if served.status_code == 204:
+                    return log
+                if served.status_code != 200:
+                    log.unexpected.append(f"next {served.status_code} {served.text[:200]}")
+                    return log
+                body = served.json()
             external_id = body["item"]["external_id"]
             log.items.append(external_id)
             key = _answer(username, external_id)
             response = client.post(
-                f"/api/assignments/{body['assignment_id']}/label", json={"label": key}
+                f"/api/assignments/{body['assignment_id']}/label"
+                + ("?next=true" if one_request else ""),
+                json={"label": key},
             )
             if response.status_code != 201:
                 log.unexpected.append(f"label {response.status_code} {response.text[:200]}")
                 return log
             log.created[response.json()["id"]] = (external_id, key)
+            if one_request:
+                body = response.json()["next"]
+                if body is None:
+                    return log
+            else:
+                body = None
     log.unexpected.append("request bound reached")
     return log
 
@@ -151,8 +166,11 @@ def test_fifty_labellers_over_http_lose_nothing_and_never_over_assign(
 
     with ThreadPoolExecutor(max_workers=N_LABELLERS) as pool:
         futures = {
-            username: pool.submit(_work, live_server, username, token, project.id)
-            for username, token in tokens.items()
+            # Every other labeller works with one request a label (``?next=true``).
+            username: pool.submit(
+                _work, live_server, username, token, project.id, one_request=index % 2 == 1
+            )
+            for index, (username, token) in enumerate(tokens.items())
         }
         logs = {username: future.result() for username, future in futures.items()}
 
