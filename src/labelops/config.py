@@ -50,10 +50,11 @@ class Settings(BaseSettings):
     on as many connections of its own (``labelops.api.alone``), per process.
 
     Unlike threads, these take no turns on Python's global lock; but on the 2-core bench
-    machine, with PostgreSQL on the same host, 3 to 8 gave the same saturation within
-    the machine's noise (in interleaved runs 6 was 6 % ahead of 3 in one set and 7 %
-    behind in another), and with 16 PostgreSQL spent more CPU per label on lock
-    contention. Raise it when the database is on another host.
+    machine, with PostgreSQL on the same host, more did not help: in interleaved runs 6
+    was 6 % ahead of 3 in one set, 7 % behind in another, and 6 or 8 were 14-16 %
+    behind with two requests a label (level with ``submit?next``) in a third; with 16,
+    PostgreSQL spent more CPU per label on lock contention. Raise it when the database
+    is on another host.
     """
 
     @field_validator("lang")
