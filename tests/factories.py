@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import Future
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from labelops.services import directory, imports, projects, taxonomies
+from labelops.services._tx import one_transaction
 from labelops.services.auth import actor_for_user
 from labelops.services.policy import SYSTEM_ACTOR, Actor
 from labelops.types import Role
@@ -154,3 +156,20 @@ def wait_until_blocked(engine: Engine, future: Future[Any], timeout_s: float = 1
                 return
             time.sleep(0.02)
     raise AssertionError("the other thread's statement never waited for a row lock")
+
+
+def while_rows_held(
+    session_factory: sessionmaker[Session],
+    engine: Engine,
+    hold: Callable[[Session], object],
+    call: Callable[[], Any],
+) -> Any:
+    """``call()`` on another thread while the writes of ``hold(session)``, in a
+    transaction not yet committed, keep their rows locked; the transaction commits once
+    the call waits for them (``wait_until_blocked``). Returns what ``call`` returned."""
+    with ThreadPoolExecutor(1) as pool, session_factory() as holder:
+        with one_transaction(holder):
+            hold(holder)
+            waiting = pool.submit(call)
+            wait_until_blocked(engine, waiting)
+        return waiting.result(timeout=30)

@@ -7,15 +7,12 @@ takes the usual way, with the same answers. On SQLite nothing runs there.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from sqlalchemy import delete, func, select
 
-from factories import make_world, wait_until_blocked
+from factories import make_world, while_rows_held
 from labelops.api.alone import LoopConnections
 from labelops.services import labelling, queue
-from labelops.services._tx import one_transaction
 from labelops.services.auth import forget_token_lookups
 from labelops.store.models import Assignment, FinalLabel, Label, ProjectVendor, Task
 
@@ -115,13 +112,15 @@ def test_calls_the_loop_cannot_answer_get_the_usual_answers(client, session, loo
     assert labels == [["gambling"]]
 
 
+@pytest.mark.parametrize("with_next", [False, True], ids=["submit", "submit-next"])
 def test_a_submit_that_waits_for_the_tasks_other_label_runs_again_on_the_loop(
-    client, session, session_factory, engine, loop_statements, monkeypatch
+    client, session, session_factory, engine, loop_statements, monkeypatch, with_next
 ):
-    """The completing label's statement waits for the task row while another label of
-    the task commits: it writes nothing (its snapshot misses that label), then runs
-    again on the loop and stores the final vote of all three, without a thread."""
-    world = make_world(session, n_items=1, overlap=3)
+    """The completing label's statement (alone, or with the next lease) waits for the
+    task row while another label of the task commits: it writes nothing (its snapshot
+    misses that label), then runs again on the loop and stores the final vote of all
+    three (and leases the next task), without a thread."""
+    world = make_world(session, n_items=2, overlap=3)
     project_id = world.project_ids["A"]
     a1, a2 = world.actors["labeller-a1"], world.actors["labeller-a2"]
     first = queue.next_task(session, a1, project_id)
@@ -131,6 +130,7 @@ def test_a_submit_that_waits_for_the_tasks_other_label_runs_again_on_the_loop(
     headers = {"Authorization": f"Bearer {world.tokens['labeller-a3']}"}
     third = client.get(f"/api/projects/{project_id}/next", headers=headers)  # looks a3 up
     assert third.status_code == 200 and loop_statements == []
+    assert third.json()["item"]["external_id"] == first.item["external_id"]
     usual_way: list[int] = []
     submit_label = labelling.submit_label
 
@@ -138,19 +138,20 @@ def test_a_submit_that_waits_for_the_tasks_other_label_runs_again_on_the_loop(
         usual_way.append(args[2])
         return submit_label(*args, **kwargs)
 
-    with ThreadPoolExecutor(1) as pool, session_factory() as holder:
-        with one_transaction(holder):
-            # The second label is written, its task row locked, not yet committed.
-            submit_label(holder, a2, second.assignment_id, ["gambling"])
-            monkeypatch.setattr(labelling, "submit_label", counted)
-            last = pool.submit(
-                client.post,
-                f"/api/assignments/{third.json()['assignment_id']}/label",
-                json={"label": "gambling"},
-                headers=headers,
-            )
-            wait_until_blocked(engine, last)
-        response = last.result(timeout=30)
+    def hold(holder):
+        # The second label is written, its task row locked, not yet committed.
+        submit_label(holder, a2, second.assignment_id, ["gambling"])
+        monkeypatch.setattr(labelling, "submit_label", counted)
+
+    url = f"/api/assignments/{third.json()['assignment_id']}/label"
+    response = while_rows_held(
+        session_factory,
+        engine,
+        hold,
+        lambda: client.post(
+            url + ("?next=true" if with_next else ""), json={"label": "gambling"}, headers=headers
+        ),
+    )
 
     assert response.status_code == 201 and response.json()["final_status"] == "final"
     postgresql = engine.dialect.name == "postgresql"
@@ -158,11 +159,16 @@ def test_a_submit_that_waits_for_the_tasks_other_label_runs_again_on_the_loop(
     assert loop_statements == ([True, True] if postgresql else [])
     assert usual_way == ([] if postgresql else [third.json()["assignment_id"]])
     session.rollback()
-    final = session.scalar(select(FinalLabel).where(FinalLabel.project_id == project_id))
+    final = session.scalar(select(FinalLabel).where(FinalLabel.task_id == first.task_id))
     assert final is not None
     assert (final.value, final.n_labels, final.status) == (["gambling"], 3, "final")
     labels = session.scalars(select(Label.value).where(Label.project_id == project_id)).all()
     assert sorted(value[0] for value in labels) == ["adult", "gambling", "gambling"]
+    if with_next:
+        following = response.json()["next"]
+        assert following["item"]["external_id"] != first.item["external_id"]
+        lease = session.get(Assignment, following["assignment_id"])
+        assert lease is not None and lease.status == "leased"
 
 
 def test_submit_with_next_is_one_statement_on_the_loop(client, session, loop_statements):
@@ -241,45 +247,3 @@ def test_a_submit_with_next_that_cannot_be_whole_writes_nothing_on_the_loop(
     session.rollback()
     assert session.scalar(select(func.count(Label.id))) == 1
     assert session.scalar(select(func.count(Assignment.id))) == 2
-
-
-def test_a_submit_with_next_that_waits_for_the_tasks_other_label_runs_again(
-    client, session, session_factory, engine, loop_statements
-):
-    """As a lone submit: the pair's statement that completes a task, having waited for
-    another label of it, writes nothing and runs again, storing the final vote of all
-    three and leasing the next task."""
-    world = make_world(session, n_items=2, overlap=3)
-    project_id = world.project_ids["A"]
-    a1, a2 = world.actors["labeller-a1"], world.actors["labeller-a2"]
-    first = queue.next_task(session, a1, project_id)
-    second = queue.next_task(session, a2, project_id)
-    assert first is not None and second is not None
-    labelling.submit_label(session, a1, first.assignment_id, ["adult"])
-    headers = {"Authorization": f"Bearer {world.tokens['labeller-a3']}"}
-    third = client.get(f"/api/projects/{project_id}/next", headers=headers).json()
-    with ThreadPoolExecutor(1) as pool, session_factory() as holder:
-        with one_transaction(holder):
-            labelling.submit_label(holder, a2, second.assignment_id, ["gambling"])
-            last = pool.submit(
-                client.post,
-                f"/api/assignments/{third['assignment_id']}/label?next=true",
-                json={"label": "gambling"},
-                headers=headers,
-            )
-            wait_until_blocked(engine, last)
-        response = last.result(timeout=30)
-
-    assert response.status_code == 201 and response.json()["final_status"] == "final"
-    following = response.json()["next"]
-    assert (
-        following is not None and following["item"]["external_id"] != third["item"]["external_id"]
-    )
-    postgresql = engine.dialect.name == "postgresql"
-    assert loop_statements == ([True, True] if postgresql else [])
-    session.rollback()
-    final = session.scalar(select(FinalLabel).where(FinalLabel.task_id == first.task_id))
-    assert final is not None
-    assert (final.value, final.n_labels, final.status) == (["gambling"], 3, "final")
-    lease = session.get(Assignment, following["assignment_id"])
-    assert lease is not None and lease.status == "leased"

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from factories import make_world, wait_until_blocked
+from factories import make_world, while_rows_held
 from labelops.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from labelops.quality.voting import compute_item_vote
 from labelops.services import finals, labelling, queue
-from labelops.services._tx import one_transaction
 from labelops.store.models import FinalLabel, Label, Task
 from labelops.store.types import utcnow
 
@@ -115,15 +113,9 @@ def test_a_returned_lease_is_revived_for_its_labeller_on_a_later_call(session, m
     taken = queue.next_task(session, other, project_id)  # returns the expired slot
     assert taken is not None and taken.task_id == first.task_id
     labelling.submit_label(session, other, taken.assignment_id, ["adult"])
-    one_statement: list[bool] = []
-    lease_alone = queue._LEASE_ALONE_PG.first
-
-    def spy(connection, params):
-        row = lease_alone(connection, params)
-        one_statement.append(row is not None and row.task_id is not None)
-        return row
-
-    monkeypatch.setattr(queue._LEASE_ALONE_PG, "first", spy)
+    one_statement = _runs_of(
+        monkeypatch, queue._LEASE_ALONE_PG, lambda row: row is not None and row.task_id is not None
+    )
     again = queue.next_task(session, first_labeller, project_id)
     assert again is not None
     assert (again.task_id, again.assignment_id) == (first.task_id, first.assignment_id)
@@ -136,19 +128,28 @@ def test_a_returned_lease_is_revived_for_its_labeller_on_a_later_call(session, m
     assert (task.slots_taken, task.n_labels, task.status) == (2, 2, "complete")
 
 
+def _runs_of(monkeypatch, statement, judge) -> list[bool]:
+    """Each run of ``statement.first`` from now on: ``judge(row)``."""
+    runs: list[bool] = []
+    run = statement.first
+
+    def spy(connection, params):
+        row = run(connection, params)
+        runs.append(judge(row))
+        return row
+
+    monkeypatch.setattr(statement, "first", spy)
+    return runs
+
+
 @pytest.fixture()
 def one_statement(monkeypatch) -> list[bool]:
     """Each run of the one-statement submit (PostgreSQL): True when it stored the label."""
-    runs: list[bool] = []
-    submit_alone = labelling._SUBMIT_ALONE_PG.first
-
-    def spy(connection, params):
-        row = submit_alone(connection, params)
-        runs.append(row is not None and row.label_id is not None)
-        return row
-
-    monkeypatch.setattr(labelling._SUBMIT_ALONE_PG, "first", spy)
-    return runs
+    return _runs_of(
+        monkeypatch,
+        labelling._SUBMIT_ALONE_PG,
+        lambda row: row is not None and row.label_id is not None,
+    )
 
 
 def test_every_plain_submit_is_one_statement_the_last_also_finalises(session, one_statement):
@@ -272,15 +273,15 @@ def test_a_label_committed_while_a_submit_waits_is_in_the_final_vote(
     served = [queue.next_task(session, actor, project_id) for actor in actors]
     assert all(task is not None for task in served)
     labelling.submit_label(session, actors[0], served[0].assignment_id, ["adult"])
-    with ThreadPoolExecutor(1) as pool, session_factory() as holder:
-        with one_transaction(holder):
-            # The second label is written, its task row locked, not yet committed.
-            labelling.submit_label(holder, actors[1], served[1].assignment_id, ["gambling"])
-            last = pool.submit(
-                _submit_in_a_session, session_factory, actors[2], served[2], "gambling"
-            )
-            wait_until_blocked(engine, last)
-        result = last.result(timeout=30)
+    result = while_rows_held(
+        session_factory,
+        engine,
+        # The second label is written, its task row locked, not yet committed.
+        lambda holder: labelling.submit_label(
+            holder, actors[1], served[1].assignment_id, ["gambling"]
+        ),
+        lambda: _submit_in_a_session(session_factory, actors[2], served[2], "gambling"),
+    )
     assert result.final_status == "final"
     postgresql = engine.dialect.name == "postgresql"
     # The first label's statement, then the waiting one's two runs (the holder's

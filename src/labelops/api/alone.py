@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
 import anyio
@@ -139,12 +139,12 @@ async def submit_on_loop(
     if alone is None:
         return NEEDS_TRANSACTION
     statement, params = alone
-    for _attempt in range(labelling.SUBMIT_ALONE_ATTEMPTS):
-        row = await connections.first(statement, params)
-        submitted = labelling.submit_alone_outcome(row, actor, params)
-        if submitted is not RUN_AGAIN:
-            return submitted
-    return NEEDS_TRANSACTION
+    return await _settled(
+        connections,
+        statement,
+        params,
+        lambda row: labelling.submit_alone_outcome(row, actor, params),
+    )
 
 
 async def submit_and_lease_on_loop(
@@ -168,18 +168,33 @@ async def submit_and_lease_on_loop(
     if pair is None:
         return NEEDS_TRANSACTION
     statement, params = pair
+    outcome = await _settled(
+        connections,
+        statement,
+        params,
+        lambda row: labelling.submit_and_lease_outcome(row, actor, params),
+    )
+    if outcome is NEEDS_TRANSACTION:
+        return NEEDS_TRANSACTION
+    submitted, lease = cast(tuple[labelling.SubmitResult, Any], outcome)
+    served = queue.lease_alone_outcome(
+        lease, lease.project_id, now=params["now"], taxonomy=await _taxonomy_of(request, lease)
+    )
+    return submitted, cast(queue.ServedTask | None, served)
+
+
+async def _settled(
+    connections: LoopConnections,
+    statement: Prepared,
+    params: dict[str, Any],
+    outcome: Callable[[Any | None], object],
+) -> object:
+    """``outcome`` of the statement's row, run again while that is ``RUN_AGAIN`` (at most
+    ``labelling.SUBMIT_ALONE_ATTEMPTS`` runs in all); ``NEEDS_TRANSACTION`` after that."""
     for _attempt in range(labelling.SUBMIT_ALONE_ATTEMPTS):
-        row = await connections.first(statement, params)
-        outcome = labelling.submit_and_lease_outcome(row, actor, params)
-        if outcome is RUN_AGAIN:
-            continue
-        if outcome is NEEDS_TRANSACTION:
-            return NEEDS_TRANSACTION
-        submitted, lease = cast(tuple[labelling.SubmitResult, Any], outcome)
-        served = queue.lease_alone_outcome(
-            lease, lease.project_id, now=params["now"], taxonomy=await _taxonomy_of(request, lease)
-        )
-        return submitted, cast(queue.ServedTask | None, served)
+        settled = outcome(await connections.first(statement, params))
+        if settled is not RUN_AGAIN:
+            return settled
     return NEEDS_TRANSACTION
 
 

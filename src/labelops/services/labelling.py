@@ -607,7 +607,9 @@ def _submit_and_lease_statement_pg() -> Prepared:
     project = lease_project_cte_pg(after=after)
     submit = _submit_parts_pg(gate=lease_ready_pg(project))
     stored = exists(select(submit.new_label.c.id))
-    lease_columns, lease_from = lease_parts_pg(project, also=stored, after=True)
+    lease_columns, lease_from = lease_parts_pg(
+        project, also=stored, project_id=select(project.c.project_id).scalar_subquery()
+    )
     return Prepared(
         select(
             *lease_columns, *(column.label(f"submit_{column.name}") for column in submit.columns)
@@ -641,8 +643,8 @@ def submit_and_lease_statement(
     submit = _submit_alone_params(actor, assignment_id, value, active_ms=active_ms, now=None)
     if submit is None:
         return None
-    lease = lease_alone_params(actor, 0, lease_seconds=lease_seconds, now=submit["submitted_at"])
-    del lease["project_id"]  # the statement's project is the submitted lease's
+    # No project id: the statement's project is the submitted lease's.
+    lease = lease_alone_params(actor, None, lease_seconds=lease_seconds, now=submit["submitted_at"])
     return _SUBMIT_AND_LEASE_PG, {**lease, **submit}
 
 

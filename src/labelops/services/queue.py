@@ -668,19 +668,21 @@ def lease_ready_pg(project: Any) -> ColumnElement[bool]:
 
 
 def lease_parts_pg(
-    project: Any, *, also: ColumnElement[bool] | None = None, after: bool = False
+    project: Any,
+    *,
+    also: ColumnElement[bool] | None = None,
+    project_id: ColumnElement[int] | None = None,
 ) -> tuple[tuple[Any, ...], Any]:
     """The claim, the lease and the item read of ``_lease_statement_alone_pg``: its result
     columns and the FROM clause that carries them (the ``project`` CTE's row, outer-joined
     to the claimed task's item). ``also``: one more condition for claiming anything;
-    ``after``: ``project`` was made with ``after`` (its id is not a parameter)."""
+    ``project_id``: the project's id (by default the ``project_id`` parameter)."""
     ready = lease_ready_pg(project)
     if also is not None:
         ready = and_(ready, also)
-    this_project = select(project.c.project_id).scalar_subquery() if after else None
     draw = bindparam("draw", type_=Float())
     gold_candidate = (
-        _claim_query(gold=True, postgresql=True, project_id=this_project)
+        _claim_query(gold=True, postgresql=True, project_id=project_id)
         .where(ready, exists().where(draw < project.c.gold_rate))
         .cte("gold_candidate")
         .prefix_with("MATERIALIZED")
@@ -690,7 +692,7 @@ def lease_parts_pg(
             gold=False,
             postgresql=True,
             overlap=select(project.c.overlap).scalar_subquery(),
-            project_id=this_project,
+            project_id=project_id,
         )
         .where(ready, ~exists().select_from(gold_candidate))
         .cte("open_candidate")
@@ -714,7 +716,7 @@ def lease_parts_pg(
         .returning(_ASSIGNMENTS.c.id)
         .cte("revived")
     )
-    inserted = _inserted_lease(claimed, expires, this_project)
+    inserted = _inserted_lease(claimed, expires, project_id)
     columns = (
         *(
             project.c[key]
@@ -774,14 +776,15 @@ def lease_alone_statement(
 
 def lease_alone_params(
     actor: Actor,
-    project_id: int,
+    project_id: int | None,
     *,
     lease_seconds: int | None,
     now: datetime,
     draw: float | None = None,
 ) -> dict[str, Any]:
-    """``_LEASE_ALONE_PG``'s parameters (the caller checked that the actor labels)."""
-    return {
+    """``_LEASE_ALONE_PG``'s parameters (the caller checked that the actor labels);
+    without ``project_id`` for a statement that finds the project itself."""
+    params: dict[str, Any] = {
         "project_id": project_id,
         "vendor_id": actor.vendor_id,
         "labeller_id": actor.user_id,
@@ -790,6 +793,9 @@ def lease_alone_params(
         "seconds": lease_seconds or DEFAULT_LEASE_SECONDS,
         "draw": _GOLD_DRAWS.random() if draw is None else draw,
     }
+    if project_id is None:
+        del params["project_id"]
+    return params
 
 
 def lease_alone_outcome(
