@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -138,3 +139,24 @@ def test_listing_commands_take_json(runner):
         code, out = _run(runner, *command, "--json")
         assert code == 0, command
         assert isinstance(json.loads(out), list)
+
+
+def test_import_maps_a_column_of_another_name(runner, shared_data):
+    """The real cofacts CSV keys its rows ``id``: the error says how to map it, and
+    ``--column external_id=id`` imports it as is."""
+    _setup(runner)
+    source = shared_data / "cofacts-flow-categories-zhtw" / "dev.csv"
+    code, out = _run(runner, "import", "ads-q4", str(source))
+    assert code == 2 and "dev.csv" in out and "--column external_id=id" in out
+    code, out = _run(runner, "import", "ads-q4", str(source), "--column", "external_id", "--json")
+    assert code == 2 and "FIELD=COLUMN" in out
+    code, out = _run(runner, "project", "list", "--json")
+    assert json.loads(out)[0]["n_tasks"] == 0
+    code, out = _run(
+        runner, "import", "ads-q4", str(source), "--column", "external_id=id", "--json"
+    )
+    assert code == 0, out
+    with open(source, newline="", encoding="utf-8") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle)]
+    report = json.loads(out)
+    assert (report["n_rows"], report["n_created"]) == (len(texts), len(set(texts)))

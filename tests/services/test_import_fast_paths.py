@@ -220,7 +220,7 @@ def test_read_ahead_pickles_a_batch_marshal_cannot_carry(
         annotations=[],
     )
     monkeypatch.setattr(imports, "_hashed_batches", lambda *_args: iter([batch, batch]))
-    received = list(imports._read_ahead(tmp_path / "x.jsonl", "jsonl", "x.jsonl", tmp_path))
+    received = list(imports._read_ahead(tmp_path / "x.jsonl", "jsonl", "x.jsonl", tmp_path, {}))
     assert received == [batch, batch]
 
 

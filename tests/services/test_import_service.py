@@ -339,3 +339,45 @@ def test_label_studio_annotations_land_as_labels_once(session, tmp_path):
         annotations_vendor_id=world.vendor_ids["A"],
     )
     assert (again.n_created, again.n_labels) == (0, 0)
+
+
+@pytest.mark.parametrize("read_ahead", [False, True])
+def test_the_real_cofacts_csv_imports_as_is_with_its_id_column_mapped(
+    session, shared_data, read_ahead
+):
+    world = make_world(session, n_items=0)
+    source = shared_data / COFACTS
+    with pytest.raises(InvalidInput):
+        imports.import_items(session, SYSTEM_ACTOR, world.project_ids["A"], source)
+    report = imports.import_items(
+        session,
+        SYSTEM_ACTOR,
+        world.project_ids["A"],
+        source,
+        columns={"external_id": "id"},
+        read_ahead=read_ahead,
+    )
+    rows = _cofacts_rows(shared_data)
+    distinct_texts = len({row["text"] for row in rows})
+    assert (report.n_rows, report.n_created) == (len(rows), distinct_texts)
+    stored = {item.external_id: item for item in session.scalars(select(Item))}
+    assert len(stored) == distinct_texts
+    with open(source, newline="", encoding="utf-8") as handle:
+        lines = [line for line in csv.DictReader(handle) if line["id"] in stored]
+    assert len(lines) == distinct_texts  # the others are content duplicates, reported
+    for line in lines:
+        item = stored[line["id"]]
+        assert (item.text, item.item_metadata["label"]) == (line["text"], line["label"])
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "items.import")).one()
+    assert event.after is not None and event.after["columns"] == {"external_id": "id"}
+
+
+def test_a_bad_column_map_writes_nothing(session, tmp_path):
+    world = make_world(session, n_items=0)
+    source = write_jsonl(tmp_path / "a.jsonl", [{"id": "1", "text": "廣告"}])
+    with pytest.raises(InvalidInput) as caught:
+        imports.import_items(
+            session, SYSTEM_ACTOR, world.project_ids["A"], source, columns={"ad_id": "id"}
+        )
+    assert caught.value.message_id == "itemfiles.column_map_unknown_field"
+    assert _counts(session) == (0, 0, 0)

@@ -624,3 +624,96 @@ def test_file_name_option_is_used_in_errors(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as caught:
         read_item_file(tmp_path / "tmp123.csv", file_name="vendor_upload.csv")
     assert caught.value.file == "vendor_upload.csv"
+
+
+# --- column maps ------------------------------------------------------------------------
+
+
+def test_real_cofacts_csv_reads_with_its_id_column_mapped() -> None:
+    """The real file keys rows by ``id`` and has an unnamed index column and a ``label``."""
+    with open(COFACTS_DEV, encoding="utf-8", newline="") as fh:
+        source = list(csv.DictReader(fh))
+    with pytest.raises(InvalidInput):
+        read_item_file(COFACTS_DEV)
+    result = read_item_file(COFACTS_DEV, columns={"external_id": "id"})
+    assert result.problems == []
+    assert [(r.external_id, r.text) for r in result.rows] == [
+        (row["id"], row["text"]) for row in source
+    ]
+    assert result.rows[0].metadata == {"": source[0][""], "label": source[0]["label"]}
+
+
+def test_every_format_maps_its_columns_to_the_same_rows(tmp_path: Path) -> None:
+    items = [
+        {"ad_id": "a-1", "body": "限時優惠，立即下單", "brand": "某品牌", "score": 1},
+        {"ad_id": "a-2", "body": "免費領取", "brand": "X", "score": 2},
+    ]
+    write_jsonl(tmp_path / "m.jsonl", items)
+    with open(tmp_path / "m.csv", "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([list(items[0]), *[list(i.values()) for i in items]])
+    pq.write_table(pa.Table.from_pylist(items), tmp_path / "m.parquet")
+    (tmp_path / "m.json").write_bytes(
+        orjson.dumps([{"id": n, "data": item} for n, item in enumerate(items, start=1)])
+    )
+    columns = {"external_id": "ad_id", "text": "body", "advertiser": "brand"}
+    for name in ("m.jsonl", "m.csv", "m.parquet", "m.json"):
+        result = read_item_file(tmp_path / name, columns=columns)
+        assert result.problems == [], name
+        got = [(r.external_id, r.text, r.advertiser) for r in result.rows]
+        assert got == [("a-1", "限時優惠，立即下單", "某品牌"), ("a-2", "免費領取", "X")], name
+        assert result.rows[0].metadata.get("score") in (1, "1"), name
+
+
+def test_a_json_key_mapped_to_a_field_the_row_already_has_is_a_row_problem(
+    tmp_path: Path,
+) -> None:
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [{"id": "a", "text": "x"}, {"id": "b", "external_id": "own", "text": "y"}, {"text": "z"}],
+    )
+    result = read_item_file(path, columns={"external_id": "id"})
+    assert [r.external_id for r in result.rows] == ["a"]
+    assert [(p.line, p.field, p.message_id) for p in result.problems] == [
+        (2, "external_id", "itemfiles.mapped_field_clash"),
+        (3, "external_id", "itemfiles.missing_field"),
+    ]
+    assert "'id'" in result.problems[0].render("en")
+    assert "「id」" in result.problems[0].render("zh-Hant")
+
+
+@pytest.mark.parametrize(
+    ("header", "columns", "message_id", "field"),
+    [
+        ("id,text", {"external_id": "ad_id"}, "itemfiles.mapped_column_missing", "external_id"),
+        (
+            "id,external_id,text",
+            {"external_id": "id"},
+            "itemfiles.mapped_field_clash",
+            "external_id",
+        ),
+        (
+            "id,text",
+            {"external_id": "id", "colour": "text"},
+            "itemfiles.column_map_unknown_field",
+            "colour",
+        ),
+        (
+            "id,text",
+            {"external_id": "id", "advertiser": "id"},
+            "itemfiles.column_map_shared_column",
+            "advertiser",
+        ),
+        ("id,text", {"external_id": ""}, "itemfiles.column_map_empty_column", "external_id"),
+    ],
+)
+def test_a_bad_column_map_is_a_file_level_error(
+    tmp_path: Path, header: str, columns: dict[str, str], message_id: str, field: str
+) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(f"{header}\n{','.join('1' for _ in header.split(','))}\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as caught:
+        read_item_file(path, columns=columns)
+    assert (caught.value.message_id, caught.value.field) == (message_id, field)
+    for lang in ("en", "zh-Hant"):
+        rendered = caught.value.render(lang)
+        assert "{" not in rendered and field in rendered, rendered

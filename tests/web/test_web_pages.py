@@ -6,11 +6,13 @@ import html
 import json
 
 import pytest
+from sqlalchemy import select
 
 from factories import make_world
 from labelops.i18n import translate
 from labelops.services import audits, imports, labelling, lots, queue
 from labelops.services.policy import SYSTEM_ACTOR
+from labelops.store.models import Item
 from web.web_support import csrf_of, give_passwords, login
 
 
@@ -95,7 +97,9 @@ def test_quality_page_shows_agreement_and_svg_charts(client, world):
     assert "<script" not in page.text.split("</main>")[0].split('<main id="main"')[1]
 
 
-def test_admin_creates_vendor_user_taxonomy_project_and_imports_items(client, world, tmp_path):
+def test_admin_creates_vendor_user_taxonomy_project_and_imports_items(
+    client, session, world, tmp_path
+):
     csrf = login(client, "admin")
     assert (
         client.post("/admin/vendors", data={"name": "vendor-C", "csrf_token": csrf}).status_code
@@ -179,6 +183,26 @@ def test_admin_creates_vendor_user_taxonomy_project_and_imports_items(client, wo
     assert "items.jsonl" in landed.text
     assert ">2<" in landed.text and ">1<" in landed.text  # created, rejected
     assert "items.jsonl" in client.get("/admin/imports").text
+    other_names = "ad_id,body\nw-9,限時優惠\n".encode()
+    mapped = client.post(
+        "/admin/imports",
+        data={"project_id": str(project_id), "columns": "nonsense", "csrf_token": csrf},
+        files={"file": ("other.csv", other_names, "text/csv")},
+        headers={"Accept-Language": "zh-Hant"},
+    )
+    assert mapped.status_code == 422 and "external_id=id" in mapped.text
+    mapped = client.post(
+        "/admin/imports",
+        data={
+            "project_id": str(project_id),
+            "columns": "external_id=ad_id  text=body",
+            "csrf_token": csrf,
+        },
+        files={"file": ("other.csv", other_names, "text/csv")},
+    )
+    assert mapped.status_code == 200 and "other.csv" in mapped.text
+    landed_text = session.scalar(select(Item.text).where(Item.external_id == "w-9"))
+    assert landed_text == "限時優惠"
 
 
 def test_item_text_is_escaped_in_cards(client, session, world):

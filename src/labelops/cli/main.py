@@ -21,6 +21,7 @@ from labelops.cli._common import cli_command, console, emit_json, settings
 from labelops.errors import InvalidInput
 from labelops.i18n import translate
 from labelops.services import directory, export, finals, imports, projects, taxonomies
+from labelops.services.item_files import parse_column_map
 from labelops.services.policy import SYSTEM_ACTOR
 from labelops.store.engine import create_engine_for, make_session_factory, require_current_schema
 from labelops.types import ExportFormat, ImportFormat, Role
@@ -334,11 +335,19 @@ def import_command(
         str | None,
         typer.Option(help="Label Studio: land annotations as labels of this vendor's labellers."),
     ] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="FIELD=COLUMN: read an item field from a column of another name, "
+            "e.g. --column external_id=id (repeatable)."
+        ),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Import items into a project (all or nothing unless --skip-invalid)."""
     if format not in ("auto", "jsonl", "csv", "parquet", "label-studio"):
         raise InvalidInput("errors.import.format", field="format", value=format)
+    columns = parse_column_map(column or [])
     if not file.is_file():
         raise InvalidInput("errors.file.missing", file=str(file))
     with open_session() as session, _progress() as bar:
@@ -359,6 +368,7 @@ def import_command(
             report_path=report,
             on_progress=lambda n: bar.update(task, completed=n),
             annotations_vendor_id=vendor_id,
+            columns=columns,
             # Large files are read and checked in a second process while this one writes.
             read_ahead=file.stat().st_size >= _READ_AHEAD_BYTES,
         )

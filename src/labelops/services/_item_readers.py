@@ -1,7 +1,8 @@
 """Format readers of item files: JSONL, CSV, Parquet and Label Studio JSON exports.
 
 Private to ``labelops.services``; :func:`labelops.services.item_files.iter_item_batches`
-picks a reader by format. Each reader takes ``(path, display name)`` and yields chunks of
+picks a reader by format. Each reader takes ``(path, display name, column map)`` and
+yields chunks of
 :data:`Record` tuples: the source line, the raw field dict (None when the line or task is
 unreadable), the problems found while reading it (a malformed JSON cell, a wrong field
 count) and, for Label Studio, its annotations. The item schema is checked afterwards by
@@ -32,6 +33,7 @@ from labelops.errors import InvalidInput, RowProblem
 from labelops.services._item_schema import (
     DEFAULT_BATCH_SIZE,
     MEDIA_KINDS,
+    ColumnMap,
     ImportedAnnotation,
     problem,
     type_name,
@@ -58,11 +60,52 @@ def _check_not_blank(path: Path, display: str) -> None:
     raise _empty(display)
 
 
+def _mapped_header(header: list[str], columns: ColumnMap, display: str) -> list[str]:
+    """The header of a CSV or Parquet file with each mapped column renamed to its field.
+
+    A mapped column the file lacks, or a field the file has a column of its own for
+    besides the one mapped to it, is a file-level error: every row would be wrong.
+    """
+    if not columns:
+        return header
+    by_column = {column: field for field, column in columns.items()}
+    for field, column in columns.items():
+        if column not in header:
+            raise InvalidInput(
+                "itemfiles.mapped_column_missing",
+                file=display,
+                line=1,
+                field=field,
+                column=column,
+                columns=", ".join(header),
+            )
+        if field in header and field not in by_column:
+            raise InvalidInput(
+                "itemfiles.mapped_field_clash", file=display, line=1, field=field, column=column
+            )
+    return [by_column.get(name, name) for name in header]
+
+
+def _map_fields(obj: dict[str, Any], columns: ColumnMap, line: int) -> list[RowProblem] | None:
+    """Rename a JSON record's mapped keys to their fields, in place; the clashes found.
+
+    A key the record lacks leaves its field absent, which the schema check reports.
+    """
+    clashes: list[RowProblem] | None = None
+    moved = {field: obj.pop(column) for field, column in columns.items() if column in obj}
+    for field, column in columns.items():
+        if field in obj:
+            clashes = clashes or []
+            clashes.append(problem(line, field, "itemfiles.mapped_field_clash", column=column))
+    obj.update(moved)
+    return clashes
+
+
 # --------------------------------------------------------------------------------------
 # JSON lines
 
 
-def jsonl_records(path: Path, display: str) -> Iterator[list[Record]]:
+def jsonl_records(path: Path, display: str, columns: ColumnMap) -> Iterator[list[Record]]:
     _check_not_blank(path, display)
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
@@ -86,7 +129,7 @@ def jsonl_records(path: Path, display: str) -> Iterator[list[Record]]:
                     )
                 )
                 continue
-            append((line, obj, None, None))
+            append((line, obj, _map_fields(obj, columns, line) if columns else None, None))
         yield records
 
 
@@ -134,7 +177,7 @@ def _json_line_problem(raw: bytes, line: int, exc: ValueError) -> RowProblem:
 # CSV
 
 
-def csv_records(path: Path, display: str) -> Iterator[list[Record]]:
+def csv_records(path: Path, display: str, columns: ColumnMap) -> Iterator[list[Record]]:
     _check_not_blank(path, display)
     # The csv module's field limit (128 KiB by default) is process-wide; oversized texts
     # must be read to report their size, so it is raised once to the platform maximum.
@@ -148,8 +191,8 @@ def csv_records(path: Path, display: str) -> Iterator[list[Record]]:
             header = next(reader, None)
             if not header:
                 raise _empty(display)
-            columns = _csv_columns(header, display)
-            width = len(columns)
+            names = _csv_columns(_mapped_header(header, columns, display), display)
+            width = len(names)
             previous = reader.line_num
             n = 0
             records: list[Record] = []
@@ -158,7 +201,7 @@ def csv_records(path: Path, display: str) -> Iterator[list[Record]]:
                 if not record:
                     continue
                 n += 1
-                records.append(_csv_record(record, columns, width, start))
+                records.append(_csv_record(record, names, width, start))
                 if len(records) == DEFAULT_BATCH_SIZE:
                     yield records
                     records = []
@@ -253,7 +296,7 @@ def _json_cell(cell: str, name: str, line: int, pre: list[RowProblem]) -> Any:
 # Parquet
 
 
-def parquet_records(path: Path, display: str) -> Iterator[list[Record]]:
+def parquet_records(path: Path, display: str, columns: ColumnMap) -> Iterator[list[Record]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -262,14 +305,16 @@ def parquet_records(path: Path, display: str) -> Iterator[list[Record]]:
         parquet = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
         raise InvalidInput("itemfiles.bad_parquet", file=display, reason=str(exc)) from exc
-    columns = _csv_columns(list(parquet.schema_arrow.names), display)
+    names = _csv_columns(
+        _mapped_header(list(parquet.schema_arrow.names), columns, display), display
+    )
     line = 0
     for batch in parquet.iter_batches(batch_size=DEFAULT_BATCH_SIZE):
         values = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
         records: list[Record] = []
         for row_values in zip(*values, strict=True):
             line += 1
-            obj = {n: v for n, v in zip(columns, row_values, strict=True) if v is not None}
+            obj = {n: v for n, v in zip(names, row_values, strict=True) if v is not None}
             pre: list[RowProblem] | None = None
             for name in ("metadata", "media", *MEDIA_KINDS):
                 value = obj.get(name)
@@ -291,7 +336,7 @@ def parquet_records(path: Path, display: str) -> Iterator[list[Record]]:
 # Label Studio JSON export
 
 
-def label_studio_records(path: Path, display: str) -> Iterator[list[Record]]:
+def label_studio_records(path: Path, display: str, columns: ColumnMap) -> Iterator[list[Record]]:
     _check_not_blank(path, display)
     data = path.read_bytes()
     try:
@@ -323,11 +368,11 @@ def label_studio_records(path: Path, display: str) -> Iterator[list[Record]]:
                 )
             )
         else:
-            records.append(_label_studio_task(task, line))
+            records.append(_label_studio_task(task, line, columns))
     yield records
 
 
-def _label_studio_task(task: dict[str, Any], line: int) -> Record:
+def _label_studio_task(task: dict[str, Any], line: int, columns: ColumnMap) -> Record:
     pre: list[RowProblem] = []
     data = task.get("data", task if "annotations" not in task else None)
     if type(data) is not dict:
@@ -339,6 +384,8 @@ def _label_studio_task(task: dict[str, Any], line: int) -> Record:
             k: v for k, v in task.items() if k not in ("id", "annotations", "predictions", "meta")
         }
     )
+    if columns:
+        pre.extend(_map_fields(obj, columns, line) or ())
     task_id = task.get("id")
     if obj.get("external_id") is None and task_id is not None:
         obj["external_id"] = task_id if type(task_id) in (int, str) else None

@@ -11,24 +11,27 @@ remembers external ids across batches so duplicates are found file-wide.
 from __future__ import annotations
 
 __all__ = [
+    "ColumnMap",
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_MAX_TEXT_BYTES",
     "MEDIA_KINDS",
     "ImportedAnnotation",
     "ItemRow",
     "ItemValidator",
+    "check_column_map",
     "make_row",
+    "parse_column_map",
     "problem",
     "type_name",
     "wrong_type",
 ]
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Final
 
-from labelops.errors import RowProblem
+from labelops.errors import InvalidInput, RowProblem
 
 DEFAULT_MAX_TEXT_BYTES: Final = 1_000_000
 """Largest accepted ``text``, in UTF-8 bytes."""
@@ -57,6 +60,56 @@ _FAST_FIELDS: Final = frozenset(
 )
 """Fields of a row :meth:`ItemValidator._fast` can take (no media, no metadata)."""
 _MAX_EXTERNAL_ID_CHARS: Final = 255
+
+ColumnMap = Mapping[str, str]
+"""Item field -> the name of the file's column (or JSON key) it is read from, e.g.
+``{"external_id": "id", "text": "TEXT"}`` for a CSV whose ids are in ``id``."""
+
+
+def parse_column_map(pairs: Iterable[str]) -> dict[str, str]:
+    """``["external_id=id", "text=TEXT"]`` (the CLI's ``--column``, the web form's words)
+    as a column map, checked with :func:`check_column_map`.
+
+    Raises:
+        InvalidInput: A pair without ``=`` or a field given twice
+            (``itemfiles.column_map_syntax``), or as :func:`check_column_map`.
+    """
+    columns: dict[str, str] = {}
+    for pair in pairs:
+        field_name, equals, column = pair.partition("=")
+        if not equals or not field_name or field_name in columns:
+            raise InvalidInput("itemfiles.column_map_syntax", field="columns", value=pair)
+        columns[field_name] = column
+    return check_column_map(columns)
+
+
+def check_column_map(columns: ColumnMap) -> dict[str, str]:
+    """Check a column map before any row is read.
+
+    Returns:
+        The map as a plain dict.
+
+    Raises:
+        InvalidInput: A key that is not an item field (``itemfiles.column_map_unknown_field``),
+            an empty column name (``itemfiles.column_map_empty_column``), or one column
+            mapped to two fields (``itemfiles.column_map_shared_column``).
+    """
+    seen: set[str] = set()
+    for field_name, column in columns.items():
+        if field_name not in _KNOWN_FIELDS:
+            raise InvalidInput(
+                "itemfiles.column_map_unknown_field",
+                field=field_name,
+                fields=", ".join(sorted(_KNOWN_FIELDS)),
+            )
+        if not column:
+            raise InvalidInput("itemfiles.column_map_empty_column", field=field_name)
+        if column in seen:
+            raise InvalidInput(
+                "itemfiles.column_map_shared_column", field=field_name, column=column
+            )
+        seen.add(column)
+    return dict(columns)
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,13 @@ from labelops.services._bulk_insert import (
 )
 from labelops.services._tx import transaction
 from labelops.services.audit_trail import record_event
-from labelops.services.item_files import ImportedAnnotation, ItemRow, iter_item_batches
+from labelops.services.item_files import (
+    ColumnMap,
+    ImportedAnnotation,
+    ItemRow,
+    check_column_map,
+    iter_item_batches,
+)
 from labelops.services.label_studio import land_annotations
 from labelops.services.policy import Actor, authorize
 from labelops.services.projects import load_project_context
@@ -104,6 +110,7 @@ def import_items(
     on_progress: Callable[[int], None] | None = None,
     annotations_vendor_id: int | None = None,
     read_ahead: bool = False,
+    columns: ColumnMap | None = None,
     now: datetime | None = None,
 ) -> ImportReport:
     """Import an item file into a project.
@@ -122,12 +129,15 @@ def import_items(
             only counted in the report).
         read_ahead: Read, check and hash the file in a forked child process while this
             one writes (POSIX only; for large files from the CLI, not inside a server).
+        columns: Item field -> the file's column it is read from, e.g.
+            ``{"external_id": "id"}`` (see :mod:`labelops.services.item_files`).
 
     Raises:
         InvalidInput: The file as a whole is unusable.
         InvalidRows: Some rows are invalid (and ``skip_invalid`` is off); nothing lands.
     """
     authorize(actor, "item.import")
+    column_map = check_column_map(columns or {})  # before anything is written
     now = now or utcnow()
     display = file_name or path.name
     media_root = media_root or path.parent
@@ -154,9 +164,9 @@ def import_items(
         )
         seen_hashes: dict[str, str] = {}
         source = (
-            _read_ahead(path, format, display, media_root)
+            _read_ahead(path, format, display, media_root, column_map)
             if read_ahead and "fork" in multiprocessing.get_all_start_methods()
-            else _hashed_batches(path, format, display, media_root)
+            else _hashed_batches(path, format, display, media_root, column_map)
         )
         with closing(source) as batches:
             for batch in batches:
@@ -224,6 +234,8 @@ def import_items(
             after={
                 "project_id": project_id,
                 "source": display,
+                # Whoever reads the trail later sees where each field came from.
+                **({"columns": column_map} if column_map else {}),
                 "n_rows": report.n_rows,
                 "n_created": report.n_created,
                 "n_duplicates": report.n_duplicates,
@@ -305,12 +317,12 @@ _COLUMN_NAMES = tuple(f.name for f in fields(_HashedBatch)[:_N_COLUMNS])
 
 
 def _hashed_batches(
-    path: Path, format: ImportFormat, display: str, media_root: Path
+    path: Path, format: ImportFormat, display: str, media_root: Path, columns: ColumnMap
 ) -> Generator[_HashedBatch, None, None]:
     """The file's batches, each valid row with its content hash and key."""
     text_digest = _text_digest
     from_bytes = int.from_bytes
-    for batch in iter_item_batches(path, format=format, file_name=display):
+    for batch in iter_item_batches(path, format=format, file_name=display, columns=columns):
         rows = batch.rows
         hashes: list[str] = []
         keys: list[int] = []
@@ -344,7 +356,7 @@ def _hashed_batches(
 
 
 def _read_ahead(
-    path: Path, format: ImportFormat, display: str, media_root: Path
+    path: Path, format: ImportFormat, display: str, media_root: Path, column_map: ColumnMap
 ) -> Generator[_HashedBatch, None, None]:
     """:func:`_hashed_batches` computed in a forked child process, one batch ahead.
 
@@ -359,7 +371,9 @@ def _read_ahead(
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
-        target=_produce, args=(sender, path, format, display, media_root), daemon=True
+        target=_produce,
+        args=(sender, path, format, display, media_root, column_map),
+        daemon=True,
     )
     child.start()
     sender.close()
@@ -389,11 +403,18 @@ def _read_ahead(
         child.join()
 
 
-def _produce(sender: Any, path: Path, format: ImportFormat, display: str, media_root: Path) -> None:
+def _produce(
+    sender: Any,
+    path: Path,
+    format: ImportFormat,
+    display: str,
+    media_root: Path,
+    columns: ColumnMap,
+) -> None:
     """The child's side of :func:`_read_ahead`."""
     gc.disable()
     try:
-        for batch in _hashed_batches(path, format, display, media_root):
+        for batch in _hashed_batches(path, format, display, media_root, columns):
             data = tuple(getattr(batch, name) for name in _COLUMN_NAMES)
             try:
                 codec, blob = "marshal", marshal.dumps(data)

@@ -48,6 +48,11 @@ predictions are ignored. ``completed_by`` may be a user id (``"7"``) or a user o
 (its ``email``, else its ``id``). Old exports' ``completions`` key is read like
 ``annotations``.
 
+A column map (``columns={"external_id": "id"}``, the CLI's ``--column external_id=id``)
+reads a field from a column (CSV, Parquet) or key (JSONL, Label Studio ``data``) of
+another name, for files made elsewhere. The file must then not also have a column of the
+field's own name; a mapped CSV or Parquet column the file lacks is a file-level error.
+
 Where things are: this module is the public entry (result types, format detection,
 batching). The row types and the schema check are in ``services/_item_schema.py``,
 the per-format readers in ``services/_item_readers.py``; import from here.
@@ -56,6 +61,7 @@ the per-format readers in ``services/_item_readers.py``; import from here.
 from __future__ import annotations
 
 __all__ = [
+    "ColumnMap",
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_MAX_TEXT_BYTES",
     "MEDIA_KINDS",
@@ -63,8 +69,10 @@ __all__ = [
     "ItemBatch",
     "ItemFileResult",
     "ItemRow",
+    "check_column_map",
     "detect_item_format",
     "iter_item_batches",
+    "parse_column_map",
     "read_item_file",
 ]
 
@@ -86,9 +94,12 @@ from labelops.services._item_schema import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_MAX_TEXT_BYTES,
     MEDIA_KINDS,
+    ColumnMap,
     ImportedAnnotation,
     ItemRow,
     ItemValidator,
+    check_column_map,
+    parse_column_map,
 )
 from labelops.types import ImportFormat
 
@@ -172,6 +183,7 @@ def read_item_file(
     format: ImportFormat = "auto",
     max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES,
     file_name: str | None = None,
+    columns: ColumnMap | None = None,
 ) -> ItemFileResult:
     """Read and validate a whole item file.
 
@@ -183,6 +195,7 @@ def read_item_file(
             row a problem (with its size), it does not stop the read.
         file_name: Name to use in errors (default: the path's file name), e.g. the name
             of an upload saved to a temporary path.
+        columns: Item field -> the file's column it is read from (see the module doc).
 
     Returns:
         An :class:`ItemFileResult`: valid rows, every bad row's problem and the count.
@@ -192,7 +205,8 @@ def read_item_file(
             no rows (``itemfiles.no_rows``), a required column missing
             (``itemfiles.missing_column``, ``itemfiles.missing_content_column``), not UTF-8
             (``text.not_utf8*``, CSV and Label Studio; JSONL reports such lines as row
-            problems), malformed Label Studio JSON, or unreadable Parquet.
+            problems), malformed Label Studio JSON, unreadable Parquet, or a bad column
+            map (``itemfiles.column_map_*``, ``itemfiles.mapped_*``).
 
     Example:
         >>> result = read_item_file("ads.jsonl")  # doctest: +SKIP
@@ -208,6 +222,7 @@ def read_item_file(
         batch_size=DEFAULT_BATCH_SIZE,
         max_text_bytes=max_text_bytes,
         file_name=file_name,
+        columns=columns,
     ):
         rows.extend(batch.rows)
         problems.extend(batch.problems)
@@ -223,6 +238,7 @@ def iter_item_batches(
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES,
     file_name: str | None = None,
+    columns: ColumnMap | None = None,
 ) -> Iterator[ItemBatch]:
     """Read and validate an item file in chunks of ``batch_size`` rows.
 
@@ -237,6 +253,7 @@ def iter_item_batches(
         batch_size: Rows per batch (valid or not), at least 1.
         max_text_bytes: See :func:`read_item_file`.
         file_name: See :func:`read_item_file`.
+        columns: See :func:`read_item_file`.
 
     Yields:
         :class:`ItemBatch` objects; the last one may be shorter.
@@ -249,9 +266,10 @@ def iter_item_batches(
         raise InvalidInput("itemfiles.bad_option", field="batch_size", value=batch_size)
     if max_text_bytes < 1:
         raise InvalidInput("itemfiles.bad_option", field="max_text_bytes", value=max_text_bytes)
+    column_map = check_column_map(columns or {})
     display = _display(path, file_name)
     chosen = detect_item_format(path) if format == "auto" else format
-    readers: dict[str, Callable[[Path, str], Iterator[list[Record]]]] = {
+    readers: dict[str, Callable[[Path, str, ColumnMap], Iterator[list[Record]]]] = {
         "jsonl": jsonl_records,
         "csv": csv_records,
         "parquet": parquet_records,
@@ -265,7 +283,7 @@ def iter_item_batches(
     annotations: list[ImportedAnnotation] = []
     n_rows = 0
     validate = validator.validate
-    for records in readers[chosen](Path(path), display):
+    for records in readers[chosen](Path(path), display, column_map):
         for line, obj, pre_problems, row_annotations in records:
             n_rows += 1
             if obj is None:  # the reader could not make a record of it at all

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from labelops.api.deps import SessionDep
 from labelops.errors import InvalidInput
 from labelops.services import directory, imports, projects, taxonomies, workspace
+from labelops.services.item_files import parse_column_map
 from labelops.services.policy import Actor
 from labelops.types import Role
 from labelops.web.render import render_page
@@ -359,8 +360,11 @@ def imports_upload(
     project_id: Annotated[int, Form()],
     file: UploadFile,
     skip_invalid: Annotated[str, Form(max_length=5)] = "",
+    columns: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    """Import an uploaded item file (all or nothing unless invalid rows may be skipped)."""
+    """Import an uploaded item file (all or nothing unless invalid rows may be skipped);
+    ``columns`` maps fields to the file's columns, as ``external_id=id text=TEXT``."""
+    column_map = parse_column_map(columns.split())
     with tempfile.TemporaryDirectory(prefix="labelops-upload-") as folder:
         path = save_upload(file, Path(folder))
         report = imports.import_items(
@@ -371,6 +375,7 @@ def imports_upload(
             skip_invalid=bool(skip_invalid),
             report_path=_report_path(request, file.filename),
             file_name=Path(file.filename or "upload").name,
+            columns=column_map,
         )
     return RedirectResponse(f"/admin/imports/{report.import_id}", status_code=303)
 
