@@ -723,8 +723,11 @@ def bench_database(db: str, url: str, args: argparse.Namespace, work: Path) -> F
 
 
 ROWS = [
-    ("import {small} items (CLI, items/s)", "import_small", "import_10k", ">= 50,000/s"),
-    ("import {big} items (CLI, items/s)", "import_big", "import_big", ">= 50,000/s"),
+    # The import target is the for a million items on SQLite; a 10k import's
+    # second is mostly the CLI process starting, so that row is only set beside Label
+    # Studio's.
+    ("import {small} items (CLI, items/s)", "import_small", "import_10k", ""),
+    ("import {big} items (CLI, items/s)", "import_big", "import_big", ">= 50,000/s (SQLite)"),
     ("export {big} final labels (CLI)", "export", "export", ">= 50,000/s"),
     (
         "next, {small} tasks, new conn (ms p50/p95/p99)",
