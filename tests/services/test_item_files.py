@@ -412,7 +412,7 @@ def test_cofacts_dev_round_trips_byte_exact_in_every_format(tmp_path: Path) -> N
         source = [(row["id"], row["text"]) for row in csv.DictReader(fh)]
     assert len(source) == 1491
     first: dict[str, str] = {}
-    for external_id, text in source:  # the dataset has one duplicated id; keep the first
+    for external_id, text in source:  # ids are unique; a repeat would keep its first text
         first.setdefault(external_id, text)
     unique = list(first.items())
     items = [{"external_id": i, "text": t} for i, t in unique]

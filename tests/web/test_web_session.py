@@ -26,6 +26,16 @@ def test_anonymous_root_is_the_login_page_in_the_browser_language(client, world)
     assert 'lang="en"' in en.text
 
 
+def test_a_typed_login_address_leads_to_the_login_form_and_keeps_a_local_next(client, world):
+    there = client.get("/login?next=/work", follow_redirects=False)
+    assert (there.status_code, there.headers["location"]) == (303, "/?next=%2Fwork")
+    page = client.get("/login?next=/work", headers={"Accept-Language": "zh-TW"})
+    assert page.status_code == 200 and translate("web.login.title", "zh-Hant") in page.text
+    assert 'value="/work"' in page.text
+    elsewhere = client.get("/login?next=//evil.example/x", follow_redirects=False)
+    assert elsewhere.headers["location"] == "/"
+
+
 def test_language_choice_of_a_visitor_is_kept_in_a_cookie(client, world):
     page = client.get("/", headers={"Accept-Language": "en"})
     response = client.post(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Form, Request, Response
 from fastapi.responses import RedirectResponse
@@ -31,6 +32,14 @@ def home(request: Request, actor: MaybeActor, next: str | None = None) -> Respon
     return render_page(
         request, "login.html", None, title_id="web.login.title", next=safe_next(next, "")
     )
+
+
+@router.get("/login")
+def login_page(next: str | None = None) -> Response:
+    """``/login`` typed or bookmarked: the form lives at ``/``, which also sends a
+    logged-in user home."""
+    wanted = safe_next(next, "")
+    return RedirectResponse(f"/?{urlencode({'next': wanted})}" if wanted else "/", status_code=303)
 
 
 @router.post("/login")
