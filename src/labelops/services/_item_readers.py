@@ -2,10 +2,10 @@
 
 Private to ``labelops.services``; :func:`labelops.services.item_files.iter_item_batches`
 picks a reader by format. Each reader takes ``(path, display name, column map)`` and
-yields chunks of
-:data:`Record` tuples: the source line, the raw field dict (None when the line or task is
-unreadable), the problems found while reading it (a malformed JSON cell, a wrong field
-count) and, for Label Studio, its annotations. The item schema is checked afterwards by
+yields chunks of :data:`Record` tuples: the source line, the raw field dict (None when the
+line or task is unreadable, its mapped columns already renamed to their fields), the
+problems found while reading it (a malformed JSON cell, a wrong field count, a mapped
+field's clash) and, for Label Studio, its annotations. The item schema is checked afterwards by
 :class:`~labelops.services._item_schema.ItemValidator`; a problem with the file as a whole
 raises :class:`~labelops.errors.InvalidInput` from the reader.
 """
