@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from labelops.services import directory, imports, projects, taxonomies
+from labelops.services import directory, imports, projects, queue, taxonomies
 from labelops.services._tx import one_transaction
 from labelops.services.auth import actor_for_user
 from labelops.services.policy import SYSTEM_ACTOR, Actor
@@ -128,6 +128,16 @@ def make_world(
                 session, SYSTEM_ACTOR, project.id, make_items(n_items, prefix=f"{name.lower()}")
             )
     return world
+
+
+def serve_each(
+    session: Session, world: World, project_id: int, *labellers: str
+) -> list[queue.ServedTask]:
+    """Each named labeller's next task of the project, in order (each must get one)."""
+    served = [queue.next_task(session, world.actors[name], project_id) for name in labellers]
+    missing = [name for name, task in zip(labellers, served, strict=True) if task is None]
+    assert not missing, f"no task for {missing}"
+    return [task for task in served if task is not None]
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:

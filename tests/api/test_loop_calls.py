@@ -7,12 +7,14 @@ takes the usual way, with the same answers. On SQLite nothing runs there.
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import pytest
 from sqlalchemy import delete, func, select
 
-from factories import make_world, while_rows_held
+from factories import make_world, serve_each, while_rows_held
 from labelops.api.alone import LoopConnections
-from labelops.services import labelling, queue
+from labelops.services import labelling
 from labelops.services.auth import forget_token_lookups
 from labelops.store.models import Assignment, FinalLabel, Label, ProjectVendor, Task
 
@@ -31,6 +33,27 @@ def loop_statements(client, monkeypatch) -> list[bool]:
     monkeypatch.setattr(LoopConnections, "first", spy)
     forget_token_lookups()  # earlier tests' lookups must not count here
     return ran
+
+
+class _Start(NamedTuple):
+    """Labeller-a1's project, whether it is on PostgreSQL, a1's token headers and the
+    task a1 was first served."""
+
+    project_id: int
+    postgresql: bool
+    headers: dict[str, str]
+    first: dict[str, Any]
+
+
+def _a1_served(client, session, *, n_items: int, overlap: int) -> _Start:
+    """A world of ``n_items`` at ``overlap``, and labeller-a1's first next-task over HTTP
+    (the usual way: it looks the token up)."""
+    world = make_world(session, n_items=n_items, overlap=overlap)
+    project_id = world.project_ids["A"]
+    headers = {"Authorization": f"Bearer {world.tokens['labeller-a1']}"}
+    first = client.get(f"/api/projects/{project_id}/next", headers=headers).json()
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    return _Start(project_id, postgresql, headers, first)
 
 
 def test_plain_calls_run_on_the_loop_after_the_first_lookup(client, session, loop_statements):
@@ -83,11 +106,7 @@ def test_plain_calls_run_on_the_loop_after_the_first_lookup(client, session, loo
 
 
 def test_calls_the_loop_cannot_answer_get_the_usual_answers(client, session, loop_statements):
-    world = make_world(session, n_items=2, overlap=1)
-    project_id = world.project_ids["A"]
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    headers = {"Authorization": f"Bearer {world.tokens['labeller-a1']}"}
-    served = client.get(f"/api/projects/{project_id}/next", headers=headers).json()
+    project_id, postgresql, headers, served = _a1_served(client, session, n_items=2, overlap=1)
     url = f"/api/assignments/{served['assignment_id']}/label"
 
     # A key outside the taxonomy: the statement writes nothing, the usual way says 422
@@ -123,9 +142,7 @@ def test_a_submit_that_waits_for_the_tasks_other_label_runs_again_on_the_loop(
     world = make_world(session, n_items=2, overlap=3)
     project_id = world.project_ids["A"]
     a1, a2 = world.actors["labeller-a1"], world.actors["labeller-a2"]
-    first = queue.next_task(session, a1, project_id)
-    second = queue.next_task(session, a2, project_id)
-    assert first is not None and second is not None
+    first, second = serve_each(session, world, project_id, "labeller-a1", "labeller-a2")
     labelling.submit_label(session, a1, first.assignment_id, ["adult"])
     headers = {"Authorization": f"Bearer {world.tokens['labeller-a3']}"}
     third = client.get(f"/api/projects/{project_id}/next", headers=headers)  # looks a3 up
@@ -175,11 +192,7 @@ def test_submit_with_next_is_one_statement_on_the_loop(client, session, loop_sta
     """``submit?next=true`` of a known token is one statement on the loop: the label,
     its item's final label (overlap 1) and the next lease, committed together; when
     nothing is left the label is still stored and ``next`` is null."""
-    world = make_world(session, n_items=2, overlap=1)
-    project_id = world.project_ids["A"]
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    headers = {"Authorization": f"Bearer {world.tokens['labeller-a1']}"}
-    first = client.get(f"/api/projects/{project_id}/next", headers=headers).json()
+    project_id, postgresql, headers, first = _a1_served(client, session, n_items=2, overlap=1)
     assert loop_statements == []  # the token's lookup: the usual way
 
     url = f"/api/assignments/{first['assignment_id']}/label?next=true"
@@ -220,11 +233,7 @@ def test_a_submit_with_next_that_cannot_be_whole_writes_nothing_on_the_loop(
     """The pair's statement writes nothing, neither label nor lease, when either half
     cannot be done: a key outside the taxonomy (the usual way says 422), or another
     lease held (``prefetch``: the usual way submits and serves the held one)."""
-    world = make_world(session, n_items=3, overlap=1)
-    project_id = world.project_ids["A"]
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    headers = {"Authorization": f"Bearer {world.tokens['labeller-a1']}"}
-    first = client.get(f"/api/projects/{project_id}/next", headers=headers).json()
+    project_id, postgresql, headers, first = _a1_served(client, session, n_items=3, overlap=1)
     url = f"/api/assignments/{first['assignment_id']}/label?next=true"
 
     unknown = client.post(url, json={"label": "weapons"}, headers=headers)

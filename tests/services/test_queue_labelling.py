@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from factories import make_world, while_rows_held
+from factories import make_world, serve_each, while_rows_held
 from labelops.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from labelops.quality.voting import compute_item_vote
 from labelops.services import finals, labelling, queue
@@ -236,9 +236,7 @@ def test_a_completing_submit_keeps_an_audited_live_final_label(session):
     world = make_world(session, n_items=1, overlap=2)
     project_id = world.project_ids["A"]
     a1, a2 = world.actors["labeller-a1"], world.actors["labeller-a2"]
-    first = queue.next_task(session, a1, project_id)
-    second = queue.next_task(session, a2, project_id)
-    assert first is not None and second is not None
+    first, second = serve_each(session, world, project_id, "labeller-a1", "labeller-a2")
     labelling.submit_label(session, a1, first.assignment_id, ["gambling"])
     session.add(
         FinalLabel(
@@ -269,9 +267,9 @@ def test_a_label_committed_while_a_submit_waits_is_in_the_final_vote(
     PostgreSQL that statement writes nothing and runs again, seeing the new label."""
     world = make_world(session, n_items=1, overlap=3)
     project_id = world.project_ids["A"]
-    actors = [world.actors[f"labeller-a{index}"] for index in (1, 2, 3)]
-    served = [queue.next_task(session, actor, project_id) for actor in actors]
-    assert all(task is not None for task in served)
+    names = [f"labeller-a{index}" for index in (1, 2, 3)]
+    actors = [world.actors[name] for name in names]
+    served = serve_each(session, world, project_id, *names)
     labelling.submit_label(session, actors[0], served[0].assignment_id, ["adult"])
     result = while_rows_held(
         session_factory,
