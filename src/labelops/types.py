@@ -17,7 +17,7 @@ __all__ = [
 ]
 
 Language = Literal["en", "zh-Hant"]
-ImportFormat = Literal["auto", "jsonl", "csv", "parquet", "label-studio"]
+ImportFormat = Literal["auto", "jsonl", "csv", "tsv", "parquet", "label-studio"]
 ExportFormat = Literal["jsonl", "csv", "parquet", "label-studio"]
 
 

@@ -160,3 +160,27 @@ def test_import_maps_a_column_of_another_name(runner, shared_data):
         texts = [row["text"] for row in csv.DictReader(handle)]
     report = json.loads(out)
     assert (report["n_rows"], report["n_created"]) == (len(texts), len(set(texts)))
+
+
+def test_import_a_file_without_ids_with_hash_ids(runner, shared_data, tmp_path, monkeypatch):
+    """The real tg-spam CSV has ``target,input`` and no id: the error (here in zh-Hant)
+    names --hash-ids; with it and --skip-invalid the good rows land, the ten bad ones
+    (no text, three fields) go to the report, and a second run creates nothing."""
+    _setup(runner)
+    source = shared_data / "tg-spam-zh" / "train.csv"
+    monkeypatch.setenv("LABELOPS_LANG", "zh-Hant")
+    code, out = _run(runner, "import", "ads-q4", str(source), "--column", "text=input")
+    assert code == 2 and "train.csv" in out and "--hash-ids" in out and "缺少必要欄位" in out
+    monkeypatch.setenv("LABELOPS_LANG", "en")
+    args = ["import", "ads-q4", str(source), "--column", "text=input", "--hash-ids"]
+    rejected = tmp_path / "rejected.jsonl"
+    code, out = _run(runner, *args, "--skip-invalid", "--report", str(rejected), "--json")
+    assert code == 0, out
+    with open(source, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))[1:]
+    good_texts = {row[1] for row in rows if len(row) == 2 and row[1]}
+    report = json.loads(out)
+    assert (report["n_created"], report["n_rejected"]) == (len(good_texts), 10)
+    assert len(rejected.read_text(encoding="utf-8").splitlines()) == 10
+    code, out = _run(runner, *args, "--skip-invalid", "--report", str(rejected), "--json")
+    assert code == 0 and json.loads(out)["n_created"] == 0

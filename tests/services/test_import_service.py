@@ -381,3 +381,55 @@ def test_a_bad_column_map_writes_nothing(session, tmp_path):
         )
     assert caught.value.message_id == "itemfiles.column_map_unknown_field"
     assert _counts(session) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("read_ahead", [False, True])
+def test_the_real_sms_tsv_without_header_or_ids_imports_and_reimports_idempotently(
+    session, shared_data, read_ahead
+):
+    """``label<TAB>text`` lines: the texts land byte-exact under row-hash ids, a repeated
+    text is a content duplicate, and the same file again changes nothing."""
+    world = make_world(session, n_items=0)
+    source = shared_data / "sms-spam-collection-en" / "SMSSpamCollection.tsv"
+    lines = [line.split("\t") for line in source.read_text(encoding="utf-8").splitlines()]
+    options = {"columns": {"text": "#2"}, "header": False, "hash_ids": True}
+    report = imports.import_items(
+        session, SYSTEM_ACTOR, world.project_ids["A"], source, read_ahead=read_ahead, **options
+    )
+    texts = [text for _, text in lines]
+    assert (report.n_rows, report.n_created) == (len(lines), len(set(texts)))
+    assert report.n_duplicates == len(lines) - len(set(texts)) and report.n_rejected == 0
+    stored = dict(session.execute(select(Item.text, Item.item_metadata)).all())
+    assert sorted(stored) == sorted(set(texts))
+    first_label = {}
+    for label, text in lines:
+        first_label.setdefault(text, label)
+    assert all(stored[text] == {"#1": label} for text, label in first_label.items())
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "items.import")).one()
+    assert event.after is not None
+    assert (event.after["columns"], event.after["header"], event.after["hash_ids"]) == (
+        {"text": "#2"},
+        False,
+        True,
+    )
+    before = _counts(session)
+    again = imports.import_items(
+        session, SYSTEM_ACTOR, world.project_ids["A"], source, read_ahead=read_ahead, **options
+    )
+    assert (again.n_created, again.n_duplicates) == (0, len(lines))
+    assert _counts(session)[:2] == before[:2]
+
+
+def test_hash_ids_refused_for_a_file_with_ids_write_nothing(session, shared_data):
+    world = make_world(session, n_items=0)
+    with pytest.raises(InvalidInput) as caught:
+        imports.import_items(
+            session,
+            SYSTEM_ACTOR,
+            world.project_ids["A"],
+            shared_data / COFACTS,
+            columns={"external_id": "id"},
+            hash_ids=True,
+        )
+    assert caught.value.message_id == "itemfiles.hash_ids_with_id_column"
+    assert _counts(session) == (0, 0, 0)

@@ -640,7 +640,7 @@ def test_real_cofacts_csv_reads_with_its_id_column_mapped() -> None:
     assert [(r.external_id, r.text) for r in result.rows] == [
         (row["id"], row["text"]) for row in source
     ]
-    assert result.rows[0].metadata == {"": source[0][""], "label": source[0]["label"]}
+    assert result.rows[0].metadata == {"#1": source[0][""], "label": source[0]["label"]}
 
 
 def test_every_format_maps_its_columns_to_the_same_rows(tmp_path: Path) -> None:
@@ -717,3 +717,162 @@ def test_a_bad_column_map_is_a_file_level_error(
     for lang in ("en", "zh-Hant"):
         rendered = caught.value.render(lang)
         assert "{" not in rendered and field in rendered, rendered
+
+
+# --- files made elsewhere: positions, TSV without a header, files without ids -----------
+
+SMS_SPAM = DATA / "sms-spam-collection-en" / "SMSSpamCollection.tsv"
+COLD_DEV = DATA / "cold-zh-offensive" / "dev.csv"
+TG_SPAM = DATA / "tg-spam-zh" / "train.csv"
+
+
+def test_an_unnamed_column_is_named_and_mapped_by_its_position() -> None:
+    """The real COLD file's first column has no name (after a BOM); ``#1`` maps it, and its
+    ids repeat across topics (the dataset says so), which the reader reports row by row."""
+    with open(COLD_DEV, encoding="utf-8-sig", newline="") as fh:
+        source = list(csv.reader(fh))[1:]
+    first_line: dict[str, int] = {}
+    repeats = []
+    for line, row in enumerate(source, start=2):
+        if row[0] in first_line:
+            repeats.append((line, row[0], first_line[row[0]]))
+        first_line.setdefault(row[0], line)
+    result = read_item_file(COLD_DEV, columns={"external_id": "#1", "text": "TEXT"})
+    assert (
+        repeats
+        and [(p.line, p.params["external_id"], p.params["first_line"]) for p in result.problems]
+        == repeats
+    )
+    assert {p.message_id for p in result.problems} == {"itemfiles.duplicate_external_id"}
+    assert len(result.rows) == len(source) - len(repeats)
+    by_position = read_item_file(COLD_DEV, columns={"external_id": "#1", "text": "#5"})
+    assert [(r.external_id, r.text) for r in by_position.rows] == [
+        (r.external_id, r.text) for r in result.rows
+    ]
+
+
+def test_the_real_sms_tsv_reads_without_a_header_and_with_hash_ids() -> None:
+    """The SMS Spam Collection is ``label<TAB>text`` with no header and no ids; its texts
+    hold quotes, which TSV keeps as they are."""
+    lines = SMS_SPAM.read_text(encoding="utf-8").splitlines()
+    source = [line.split("\t") for line in lines]
+    with pytest.raises(InvalidInput) as caught:
+        read_item_file(SMS_SPAM, header=False, columns={"text": "#2"})
+    assert caught.value.message_id == "itemfiles.missing_column"
+    assert "#1, #2" in caught.value.render("en") and "--hash-ids" in caught.value.render("en")
+    result = read_item_file(SMS_SPAM, header=False, columns={"text": "#2"}, hash_ids=True)
+    assert result.problems == [] and result.n_rows == len(source)
+    assert [(r.line, r.text, r.metadata) for r in result.rows] == [
+        (line, text, {"#1": label}) for line, (label, text) in enumerate(source, start=1)
+    ]
+    assert sum('"' in r.text for r in result.rows if r.text) == sum('"' in t for _, t in source)
+    ids = [r.external_id for r in result.rows]
+    assert all(len(i) == 16 and int(i, 16) >= 0 for i in ids)
+    # The same row, the same id; different rows, different ids.
+    assert len(set(ids)) == len({tuple(row) for row in source})
+    again = read_item_file(SMS_SPAM, header=False, columns={"text": "#2"}, hash_ids=True)
+    assert [r.external_id for r in again.rows] == ids
+
+
+def test_the_real_tg_spam_csv_reads_with_hash_ids_and_its_bad_rows_reported() -> None:
+    with open(TG_SPAM, encoding="utf-8", newline="") as fh:
+        source = list(csv.reader(fh))
+    result = read_item_file(TG_SPAM, columns={"text": "input"}, hash_ids=True)
+    problems = {(p.message_id, p.field) for p in result.problems}
+    assert problems == {
+        ("itemfiles.no_text_or_media", "text"),
+        ("itemfiles.wrong_field_count", None),
+    }
+    good = [row for row in source[1:] if len(row) == 2 and row[1]]
+    assert [(r.text, r.metadata["target"]) for r in result.rows] == [(t, g) for g, t in good]
+    distinct_rows = {tuple(row) for row in good}
+    assert len({r.external_id for r in result.rows}) == len(distinct_rows)
+
+
+def test_hash_ids_depend_on_every_field_of_the_row(tmp_path: Path) -> None:
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {"text": "限時優惠", "label": "spam"},
+            {"text": "限時優惠", "label": "ham"},
+            {"label": "spam", "text": "限時優惠"},
+        ],
+    )
+    ids = [r.external_id for r in read_item_file(path, hash_ids=True).rows]
+    assert ids[0] != ids[1] and ids[0] == ids[2]
+
+
+def test_a_tsv_is_known_by_its_suffix_and_quotes_are_plain_characters(tmp_path: Path) -> None:
+    path = tmp_path / "ads.tsv"
+    path.write_text('external_id\ttext\na\t"加LINE" 領"紅包\nb\tx,y\n', encoding="utf-8")
+    assert detect_item_format(path) == "tsv"
+    rows = read_item_file(path).rows
+    assert [(r.external_id, r.text) for r in rows] == [("a", '"加LINE" 領"紅包'), ("b", "x,y")]
+    with pytest.raises(InvalidInput) as caught:  # as CSV, the header is one column
+        read_item_file(path, format="csv")
+    assert caught.value.message_id == "itemfiles.missing_column"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "options", "message_id"),
+    [
+        (
+            "a.jsonl",
+            '{"text": "x"}\n',
+            {"columns": {"text": "#1"}},
+            "itemfiles.position_not_tabular",
+        ),
+        ("a.jsonl", '{"text": "x"}\n', {"header": False}, "itemfiles.no_header_not_delimited"),
+        (
+            "a.json",
+            '[{"id": 1, "data": {"text": "x"}}]',
+            {"hash_ids": True},
+            "itemfiles.hash_ids_label_studio",
+        ),
+        (
+            "a.csv",
+            "external_id,text\na,x\n",
+            {"hash_ids": True},
+            "itemfiles.hash_ids_with_id_column",
+        ),
+        (
+            "a.csv",
+            "id,text\na,x\n",
+            {"columns": {"external_id": "#3"}},
+            "itemfiles.mapped_column_missing",
+        ),
+        (
+            "a.csv",
+            "id,text\na,x\n",
+            {"columns": {"external_id": "#0"}},
+            "itemfiles.column_map_bad_position",
+        ),
+        (
+            "a.csv",
+            "id,text\na,x\n",
+            {"columns": {"external_id": "id", "advertiser": "#1"}},
+            "itemfiles.column_map_shared_column",
+        ),
+    ],
+)
+def test_a_layout_the_file_cannot_take_is_a_file_level_error(
+    tmp_path: Path, name: str, content: str, options: dict[str, Any], message_id: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InvalidInput) as caught:
+        read_item_file(path, **options)
+    assert caught.value.message_id == message_id
+    for lang in ("en", "zh-Hant"):
+        rendered = caught.value.render(lang)
+        assert "{" not in rendered, rendered
+
+
+def test_a_jsonl_row_with_its_own_id_is_a_row_problem_with_hash_ids(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "a.jsonl", [{"text": "x"}, {"external_id": "e", "text": "y"}])
+    result = read_item_file(path, hash_ids=True)
+    assert [r.text for r in result.rows] == ["x"]
+    assert [(p.line, p.field, p.message_id) for p in result.problems] == [
+        (2, "external_id", "itemfiles.hash_ids_with_ids")
+    ]
+    assert "--hash-ids" in result.problems[0].render("zh-Hant")

@@ -203,6 +203,28 @@ def test_admin_creates_vendor_user_taxonomy_project_and_imports_items(
     assert mapped.status_code == 200 and "other.csv" in mapped.text
     landed_text = session.scalar(select(Item.text).where(Item.external_id == "w-9"))
     assert landed_text == "限時優惠"
+    headerless = 'spam\t加LINE領"紅包"\nham\t明天見\n'.encode()
+    page = client.get("/admin/imports").text
+    assert 'name="no_header"' in page and 'name="hash_ids"' in page and ".tsv" in page
+    tsv = client.post(
+        "/admin/imports",
+        data={
+            "project_id": str(project_id),
+            "columns": "text=#2",
+            "no_header": "1",
+            "hash_ids": "1",
+            "csrf_token": csrf,
+        },
+        files={"file": ("sms.tsv", headerless, "text/tab-separated-values")},
+    )
+    assert tsv.status_code == 200 and "sms.tsv" in tsv.text
+    session.rollback()  # a fresh read, after the request's own transaction
+    landed = dict(
+        session.execute(
+            select(Item.text, Item.item_metadata).where(Item.text.in_(['加LINE領"紅包"', "明天見"]))
+        ).all()
+    )
+    assert landed == {'加LINE領"紅包"': {"#1": "spam"}, "明天見": {"#1": "ham"}}
 
 
 def test_item_text_is_escaped_in_cards(client, session, world):

@@ -327,7 +327,7 @@ def import_command(
     project: str,
     file: Path,
     format: Annotated[
-        str, typer.Option(help="auto, jsonl, csv, parquet or label-studio.")
+        str, typer.Option(help="auto, jsonl, csv, tsv, parquet or label-studio.")
     ] = "auto",
     skip_invalid: Annotated[bool, typer.Option(help="Land valid rows; report the rest.")] = False,
     report: Annotated[Path | None, typer.Option(help="Where rejected rows go.")] = None,
@@ -339,13 +339,27 @@ def import_command(
         list[str] | None,
         typer.Option(
             help="FIELD=COLUMN: read an item field from a column of another name, "
-            "e.g. --column external_id=id (repeatable)."
+            "e.g. --column external_id=id, or by position, --column text=#2 (repeatable)."
         ),
     ] = None,
+    header: Annotated[
+        bool,
+        typer.Option(
+            help="CSV/TSV: the first line names the columns; --no-header: it is a row, "
+            "and the columns are #1, #2, ..."
+        ),
+    ] = True,
+    hash_ids: Annotated[
+        bool,
+        typer.Option(
+            help="The file has no ids: each item's external_id is a hash of its row "
+            "(the same row always gets the same id)."
+        ),
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Import items into a project (all or nothing unless --skip-invalid)."""
-    if format not in ("auto", "jsonl", "csv", "parquet", "label-studio"):
+    if format not in ("auto", "jsonl", "csv", "tsv", "parquet", "label-studio"):
         raise InvalidInput("errors.import.format", field="format", value=format)
     columns = parse_column_map(column or [])
     if not file.is_file():
@@ -369,6 +383,8 @@ def import_command(
             on_progress=lambda n: bar.update(task, completed=n),
             annotations_vendor_id=vendor_id,
             columns=columns,
+            header=header,
+            hash_ids=hash_ids,
             # Large files are read and checked in a second process while this one writes.
             read_ahead=file.stat().st_size >= _READ_AHEAD_BYTES,
         )

@@ -1,7 +1,7 @@
-"""Format readers of item files: JSONL, CSV, Parquet and Label Studio JSON exports.
+"""Format readers of item files: JSONL, CSV, TSV, Parquet and Label Studio JSON exports.
 
 Private to ``labelops.services``; :func:`labelops.services.item_files.iter_item_batches`
-picks a reader by format. Each reader takes ``(path, display name, column map)`` and
+picks a reader by format. Each reader takes ``(path, display name, file layout)`` and
 yields chunks of :data:`Record` tuples: the source line, the raw field dict (None when the
 line or task is unreadable, its mapped columns already renamed to their fields), the
 problems found while reading it (a malformed JSON cell, a wrong field count, a mapped
@@ -18,6 +18,7 @@ __all__ = [
     "jsonl_records",
     "label_studio_records",
     "parquet_records",
+    "tsv_records",
 ]
 
 import csv
@@ -34,7 +35,9 @@ from labelops.services._item_schema import (
     DEFAULT_BATCH_SIZE,
     MEDIA_KINDS,
     ColumnMap,
+    FileLayout,
     ImportedAnnotation,
+    column_position,
     problem,
     type_name,
     wrong_type,
@@ -61,16 +64,19 @@ def _check_not_blank(path: Path, display: str) -> None:
 
 
 def _mapped_header(header: list[str], columns: ColumnMap, display: str) -> list[str]:
-    """The header of a CSV or Parquet file with each mapped column renamed to its field.
+    """The header of a CSV, TSV or Parquet file with each mapped column renamed to its field.
 
-    A mapped column the file lacks, or a field the file has a column of its own for
-    besides the one mapped to it, is a file-level error: every row would be wrong.
+    A column is found by its name, else (``#N``) by its position. A mapped column the
+    file lacks, two fields mapped to one column, or a field the file has a column of its
+    own for besides the one mapped to it, is a file-level error: every row would be wrong.
     """
     if not columns:
         return header
-    by_column = {column: field for field, column in columns.items()}
+    renamed = list(header)
+    mapped: dict[int, str] = {}
     for field, column in columns.items():
-        if column not in header:
+        index = _column_index(header, column)
+        if index is None:
             raise InvalidInput(
                 "itemfiles.mapped_column_missing",
                 file=display,
@@ -79,11 +85,26 @@ def _mapped_header(header: list[str], columns: ColumnMap, display: str) -> list[
                 column=column,
                 columns=", ".join(header),
             )
-        if field in header and field not in by_column:
+        if index in mapped:
+            raise InvalidInput("itemfiles.column_map_shared_column", field=field, column=column)
+        mapped[index] = field
+        renamed[index] = field
+    for field, column in columns.items():
+        if any(name == field and index not in mapped for index, name in enumerate(header)):
             raise InvalidInput(
                 "itemfiles.mapped_field_clash", file=display, line=1, field=field, column=column
             )
-    return [by_column.get(name, name) for name in header]
+    return renamed
+
+
+def _column_index(header: list[str], column: str) -> int | None:
+    """Where ``column`` is in ``header``: by name first, else by its ``#N`` position."""
+    if column in header:
+        return header.index(column)
+    position = column_position(column)
+    if position is not None and 1 <= position <= len(header):
+        return position - 1
+    return None
 
 
 def _map_fields(obj: dict[str, Any], columns: ColumnMap, line: int) -> list[RowProblem] | None:
@@ -105,8 +126,9 @@ def _map_fields(obj: dict[str, Any], columns: ColumnMap, line: int) -> list[RowP
 # JSON lines
 
 
-def jsonl_records(path: Path, display: str, columns: ColumnMap) -> Iterator[list[Record]]:
+def jsonl_records(path: Path, display: str, layout: FileLayout) -> Iterator[list[Record]]:
     _check_not_blank(path, display)
+    columns = layout.columns
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
     for first_line, lines in _split_lines(path):
@@ -177,25 +199,54 @@ def _json_line_problem(raw: bytes, line: int, exc: ValueError) -> RowProblem:
 # CSV
 
 
-def csv_records(path: Path, display: str, columns: ColumnMap) -> Iterator[list[Record]]:
+def csv_records(path: Path, display: str, layout: FileLayout) -> Iterator[list[Record]]:
+    """Comma-separated values, quoted as Excel and RFC 4180 do."""
+    return _delimited_records(path, display, layout, csv.excel)
+
+
+def tsv_records(path: Path, display: str, layout: FileLayout) -> Iterator[list[Record]]:
+    """Tab-separated values: a tab ends a field and a newline a row, and quotes are plain
+    characters (TSV has no quoting; the SMS Spam Collection's texts hold 145 of them)."""
+    return _delimited_records(path, display, layout, _Tsv)
+
+
+class _Tsv(csv.Dialect):
+    delimiter = "\t"
+    quoting = csv.QUOTE_NONE
+    quotechar = None
+    escapechar = None
+    doublequote = False
+    skipinitialspace = False
+    lineterminator = "\n"
+    strict = False
+
+
+def _delimited_records(
+    path: Path, display: str, layout: FileLayout, dialect: type[csv.Dialect]
+) -> Iterator[list[Record]]:
     _check_not_blank(path, display)
     # The csv module's field limit (128 KiB by default) is process-wide; oversized texts
     # must be read to report their size, so it is raised once to the platform maximum.
     if csv.field_size_limit() < sys.maxsize:
         _raise_csv_field_limit()
+    previous = 0
     try:
         # utf-8-sig drops an Excel BOM; newline="" keeps \r\n inside quoted fields.
         with open(path, encoding="utf-8-sig", newline="") as fh:
-            previous = 0
-            reader = csv.reader(fh, strict=False)
-            header = next(reader, None)
-            if not header:
+            reader = csv.reader(fh, dialect)
+            first = next(reader, None)
+            if not first:
                 raise _empty(display)
-            names = _csv_columns(_mapped_header(header, columns, display), display)
+            # A file without a header names its columns by position: #1, #2, ...
+            header = _named(first if layout.header else [""] * len(first))
+            names = _csv_columns(header, display, layout)
             width = len(names)
-            previous = reader.line_num
             n = 0
             records: list[Record] = []
+            if not layout.header:
+                n = 1
+                records.append(_csv_record(first, names, width, 1))
+            previous = reader.line_num
             for record in reader:
                 start, previous = previous + 1, reader.line_num
                 if not record:
@@ -227,21 +278,33 @@ def _raise_csv_field_limit() -> None:
             limit //= 2
 
 
-def _csv_columns(header: list[str], display: str) -> list[str]:
-    columns = list(header)
+def _named(header: list[str]) -> list[str]:
+    """A CSV, TSV or Parquet header with each unnamed column named by its position (``#1``
+    for the first), the name a column map and the item's metadata then know it by."""
+    return [name or f"#{index}" for index, name in enumerate(header, start=1)]
+
+
+def _csv_columns(header: list[str], display: str, layout: FileLayout) -> list[str]:
+    """The field names of a CSV, TSV or Parquet file's columns, checked: the file's own
+    header (no name twice) with the column map applied, an id column (or none, with
+    row-hash ids) and a content column."""
     seen: set[str] = set()
-    for column in columns:
-        if column in seen and column:
+    for column in header:
+        if column in seen:
             raise InvalidInput("itemfiles.duplicate_column", file=display, line=1, field=column)
         seen.add(column)
-    if "external_id" not in seen:
+    columns = _mapped_header(header, layout.columns, display)
+    seen = set(columns)
+    if layout.hash_ids and "external_id" in seen:
+        raise InvalidInput("itemfiles.hash_ids_with_id_column", file=display, line=1)
+    if "external_id" not in seen and not layout.hash_ids:
         raise InvalidInput(
             "itemfiles.missing_column",
             file=display,
             line=1,
             field="external_id",
             column="external_id",
-            columns=", ".join(columns),
+            columns=", ".join(header),
         )
     if not seen & {"text", "media", *MEDIA_KINDS}:
         raise InvalidInput(
@@ -249,7 +312,7 @@ def _csv_columns(header: list[str], display: str) -> list[str]:
             file=display,
             line=1,
             field="text",
-            columns=", ".join(columns),
+            columns=", ".join(header),
         )
     return columns
 
@@ -296,7 +359,7 @@ def _json_cell(cell: str, name: str, line: int, pre: list[RowProblem]) -> Any:
 # Parquet
 
 
-def parquet_records(path: Path, display: str, columns: ColumnMap) -> Iterator[list[Record]]:
+def parquet_records(path: Path, display: str, layout: FileLayout) -> Iterator[list[Record]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -305,9 +368,7 @@ def parquet_records(path: Path, display: str, columns: ColumnMap) -> Iterator[li
         parquet = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
         raise InvalidInput("itemfiles.bad_parquet", file=display, reason=str(exc)) from exc
-    names = _csv_columns(
-        _mapped_header(list(parquet.schema_arrow.names), columns, display), display
-    )
+    names = _csv_columns(_named(list(parquet.schema_arrow.names)), display, layout)
     line = 0
     for batch in parquet.iter_batches(batch_size=DEFAULT_BATCH_SIZE):
         values = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
@@ -336,7 +397,7 @@ def parquet_records(path: Path, display: str, columns: ColumnMap) -> Iterator[li
 # Label Studio JSON export
 
 
-def label_studio_records(path: Path, display: str, columns: ColumnMap) -> Iterator[list[Record]]:
+def label_studio_records(path: Path, display: str, layout: FileLayout) -> Iterator[list[Record]]:
     _check_not_blank(path, display)
     data = path.read_bytes()
     try:
@@ -368,7 +429,7 @@ def label_studio_records(path: Path, display: str, columns: ColumnMap) -> Iterat
                 )
             )
         else:
-            records.append(_label_studio_task(task, line, columns))
+            records.append(_label_studio_task(task, line, layout.columns))
     yield records
 
 

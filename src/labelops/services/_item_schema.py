@@ -15,21 +15,27 @@ __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_MAX_TEXT_BYTES",
     "MEDIA_KINDS",
+    "FileLayout",
     "ImportedAnnotation",
     "ItemRow",
     "ItemValidator",
     "check_column_map",
+    "column_position",
     "make_row",
     "parse_column_map",
     "problem",
+    "row_hash_id",
     "type_name",
     "wrong_type",
 ]
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Final
+
+import orjson
 
 from labelops.errors import InvalidInput, RowProblem
 
@@ -63,7 +69,45 @@ _MAX_EXTERNAL_ID_CHARS: Final = 255
 
 ColumnMap = Mapping[str, str]
 """Item field -> the name of the file's column (or JSON key) it is read from, e.g.
-``{"external_id": "id", "text": "TEXT"}`` for a CSV whose ids are in ``id``."""
+``{"external_id": "id", "text": "TEXT"}`` for a CSV whose ids are in ``id``; ``#N`` names
+the N-th column (1-based) of a CSV, TSV or Parquet file, e.g. an unnamed index column."""
+
+_HASH_ID_CHARS: Final = 16
+"""Hex digits of a row-hash id: 64 bits, so two different rows among a million share an
+id with odds of about 3 in 10^8."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileLayout:
+    """How a file's columns become item fields: what the readers need besides the bytes."""
+
+    columns: ColumnMap = field(default_factory=dict)
+    """Checked column map (see :data:`ColumnMap`)."""
+    header: bool = True
+    """CSV/TSV: the first line names the columns; False: it is the first row, and the
+    columns are named ``#1``, ``#2``, ..."""
+    hash_ids: bool = False
+    """The file has no ids: each row's ``external_id`` is :func:`row_hash_id` of it."""
+
+
+def column_position(column: str) -> int | None:
+    """The 1-based position a ``#N`` column reference names, or None for a plain name."""
+    if len(column) > 1 and column[0] == "#" and column[1:].isdigit():
+        return int(column[1:])
+    return None
+
+
+def row_hash_id(record: Mapping[str, Any]) -> str:
+    """The ``external_id`` of a row of a file without ids: the first 16 hex digits of the
+    SHA-256 of the row's fields as canonical JSON (keys sorted).
+
+    The same row gets the same id in every file and import, so re-importing a file (or a
+    longer version of it) is idempotent; rows that differ in any field (a label kept in
+    metadata, say) get different ids, and the content check still reports same-text rows
+    as duplicates.
+    """
+    canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS, default=str)
+    return hashlib.sha256(canonical).hexdigest()[:_HASH_ID_CHARS]
 
 
 def parse_column_map(pairs: Iterable[str]) -> dict[str, str]:
@@ -104,6 +148,8 @@ def check_column_map(columns: ColumnMap) -> dict[str, str]:
             )
         if not column:
             raise InvalidInput("itemfiles.column_map_empty_column", field=field_name)
+        if column_position(column) == 0:
+            raise InvalidInput("itemfiles.column_map_bad_position", field=field_name, column=column)
         if column in seen:
             raise InvalidInput(
                 "itemfiles.column_map_shared_column", field=field_name, column=column
@@ -244,8 +290,11 @@ def _contains_nul(value: Any) -> bool:
 class ItemValidator:
     """Checks one record against the item schema; remembers external ids across batches."""
 
-    def __init__(self, *, max_text_bytes: int) -> None:
+    def __init__(self, *, max_text_bytes: int, unique_ids: bool = True) -> None:
+        """``unique_ids`` False: a repeated ``external_id`` is not a problem (row-hash ids,
+        where the same id means the same row, which the import reports as a duplicate)."""
         self.max_text_bytes = max_text_bytes
+        self.unique_ids = unique_ids
         self.seen: dict[str, int] = {}
 
     def validate(
@@ -289,7 +338,7 @@ class ItemValidator:
         elif "\x00" in external_id:
             problems.append(problem(line, "external_id", "itemfiles.nul_character"))
             external_id = None
-        else:
+        elif self.unique_ids:
             first = self.seen.get(external_id)
             if first is not None:
                 problems.append(
@@ -400,7 +449,7 @@ class ItemValidator:
             or len(text) * 4 > self.max_text_bytes
             or "\x00" in text
             or "\x00" in external_id
-            or external_id in self.seen
+            or (self.unique_ids and external_id in self.seen)
         ):
             return None
         advertiser = get("advertiser")
@@ -412,7 +461,8 @@ class ItemValidator:
                 return None
         if priority is not None and type(priority) is not int:
             return None
-        self.seen[external_id] = line
+        if self.unique_ids:
+            self.seen[external_id] = line
         return _make_row(line, external_id, text, (), advertiser, market, language, {}, priority)
 
     @staticmethod

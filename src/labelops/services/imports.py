@@ -60,6 +60,7 @@ from labelops.services._tx import transaction
 from labelops.services.audit_trail import record_event
 from labelops.services.item_files import (
     ColumnMap,
+    FileLayout,
     ImportedAnnotation,
     ItemRow,
     check_column_map,
@@ -111,12 +112,14 @@ def import_items(
     annotations_vendor_id: int | None = None,
     read_ahead: bool = False,
     columns: ColumnMap | None = None,
+    header: bool = True,
+    hash_ids: bool = False,
     now: datetime | None = None,
 ) -> ImportReport:
     """Import an item file into a project.
 
     Args:
-        path: JSONL, CSV, Parquet or Label Studio JSON export.
+        path: JSONL, CSV, TSV, Parquet or Label Studio JSON export.
         format: File format (``auto``: by suffix / content).
         skip_invalid: Land the valid rows and write the rejected ones to ``report_path``.
         report_path: Where rejected rows go (JSONL); default beside the input file.
@@ -131,6 +134,9 @@ def import_items(
             one writes (POSIX only; for large files from the CLI, not inside a server).
         columns: Item field -> the file's column it is read from, e.g.
             ``{"external_id": "id"}`` (see :mod:`labelops.services.item_files`).
+        header: CSV/TSV: the first line names the columns (False: it is a row, and the
+            columns are ``#1``, ``#2``, ...).
+        hash_ids: The file has no ids: each row's ``external_id`` is a hash of the row.
 
     Raises:
         InvalidInput: The file as a whole is unusable.
@@ -138,6 +144,7 @@ def import_items(
     """
     authorize(actor, "item.import")
     column_map = check_column_map(columns or {})  # before anything is written
+    layout = FileLayout(columns=column_map, header=header, hash_ids=hash_ids)
     now = now or utcnow()
     display = file_name or path.name
     media_root = media_root or path.parent
@@ -164,9 +171,9 @@ def import_items(
         )
         seen_hashes: dict[str, str] = {}
         source = (
-            _read_ahead(path, format, display, media_root, column_map)
+            _read_ahead(path, format, display, media_root, layout)
             if read_ahead and "fork" in multiprocessing.get_all_start_methods()
-            else _hashed_batches(path, format, display, media_root, column_map)
+            else _hashed_batches(path, format, display, media_root, layout)
         )
         with closing(source) as batches:
             for batch in batches:
@@ -236,6 +243,8 @@ def import_items(
                 "source": display,
                 # Whoever reads the trail later sees where each field came from.
                 **({"columns": column_map} if column_map else {}),
+                **({} if header else {"header": False}),
+                **({"hash_ids": True} if hash_ids else {}),
                 "n_rows": report.n_rows,
                 "n_created": report.n_created,
                 "n_duplicates": report.n_duplicates,
@@ -317,12 +326,19 @@ _COLUMN_NAMES = tuple(f.name for f in fields(_HashedBatch)[:_N_COLUMNS])
 
 
 def _hashed_batches(
-    path: Path, format: ImportFormat, display: str, media_root: Path, columns: ColumnMap
+    path: Path, format: ImportFormat, display: str, media_root: Path, layout: FileLayout
 ) -> Generator[_HashedBatch, None, None]:
     """The file's batches, each valid row with its content hash and key."""
     text_digest = _text_digest
     from_bytes = int.from_bytes
-    for batch in iter_item_batches(path, format=format, file_name=display, columns=columns):
+    for batch in iter_item_batches(
+        path,
+        format=format,
+        file_name=display,
+        columns=layout.columns,
+        header=layout.header,
+        hash_ids=layout.hash_ids,
+    ):
         rows = batch.rows
         hashes: list[str] = []
         keys: list[int] = []
@@ -356,7 +372,7 @@ def _hashed_batches(
 
 
 def _read_ahead(
-    path: Path, format: ImportFormat, display: str, media_root: Path, column_map: ColumnMap
+    path: Path, format: ImportFormat, display: str, media_root: Path, layout: FileLayout
 ) -> Generator[_HashedBatch, None, None]:
     """:func:`_hashed_batches` computed in a forked child process, one batch ahead.
 
@@ -372,7 +388,7 @@ def _read_ahead(
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
         target=_produce,
-        args=(sender, path, format, display, media_root, column_map),
+        args=(sender, path, format, display, media_root, layout),
         daemon=True,
     )
     child.start()
@@ -409,12 +425,12 @@ def _produce(
     format: ImportFormat,
     display: str,
     media_root: Path,
-    columns: ColumnMap,
+    layout: FileLayout,
 ) -> None:
     """The child's side of :func:`_read_ahead`."""
     gc.disable()
     try:
-        for batch in _hashed_batches(path, format, display, media_root, columns):
+        for batch in _hashed_batches(path, format, display, media_root, layout):
             data = tuple(getattr(batch, name) for name in _COLUMN_NAMES)
             try:
                 codec, blob = "marshal", marshal.dumps(data)
@@ -618,7 +634,10 @@ def _sort_rows(
                         {"external_id": external_id},
                     )
                 )
-            elif item_id in in_project:
+            elif item_id in in_project or seen_hashes.get(digest) == external_id:
+                # The second test: this import landed it (in an earlier batch), which
+                # ``in_project`` does not see when the project was empty; only row-hash
+                # ids repeat within a file.
                 _duplicate(
                     report, lines[index], external_id, "errors.import.duplicate_id", external_id
                 )

@@ -1,4 +1,4 @@
-"""Item files: read and validate JSONL, CSV, Parquet and Label Studio exports of ad items.
+"""Item files: read and validate JSONL, CSV, TSV, Parquet and Label Studio exports of ad items.
 
 DB-free: this module turns a file into validated :class:`ItemRow` objects plus a list of
 :class:`~labelops.errors.RowProblem` (one per bad row, with line, field and reason); the
@@ -15,8 +15,8 @@ When to use what:
   as objects at once. Duplicate ``external_id`` detection spans the whole file.
 * :func:`detect_item_format` -- what ``format="auto"`` would pick for a path.
 
-The item schema (one JSON object per JSONL line, one CSV row, one Parquet row, or the
-``data`` of one Label Studio task):
+The item schema (one JSON object per JSONL line, one CSV or TSV row, one Parquet row, or
+the ``data`` of one Label Studio task):
 
 =================  ========================================================================
 ``external_id``    required, non-empty string (integers are converted with ``str``).
@@ -32,10 +32,10 @@ The item schema (one JSON object per JSONL line, one CSV row, one Parquet row, o
 anything else      copied into ``metadata`` (a clash with a metadata key is a problem).
 =================  ========================================================================
 
-At least one of ``text`` and media is required. In CSV an empty cell means "absent";
+At least one of ``text`` and media is required. In CSV and TSV an empty cell means "absent";
 a media cell starting with ``[`` is read as a JSON list of paths, and the ``media`` cell
-as the JSON list described above. Line numbers are 1-based physical lines for JSONL and
-CSV (the CSV header is line 1; a quoted multi-line row reports the line it starts on),
+as the JSON list described above. Line numbers are 1-based physical lines for JSONL, CSV
+and TSV (a header is line 1; a quoted multi-line CSV row reports the line it starts on),
 and 1-based row or task numbers for Parquet and Label Studio.
 
 Label Studio (``format="label-studio"``) reads the "JSON" export: an array of tasks
@@ -48,10 +48,24 @@ predictions are ignored. ``completed_by`` may be a user id (``"7"``) or a user o
 (its ``email``, else its ``id``). Old exports' ``completions`` key is read like
 ``annotations``.
 
-A column map (``columns={"external_id": "id"}``, the CLI's ``--column external_id=id``)
-reads a field from a column (CSV, Parquet) or key (JSONL, Label Studio ``data``) of
-another name, for files made elsewhere. The file must then not also have a column of the
-field's own name; a mapped CSV or Parquet column the file lacks is a file-level error.
+TSV (``.tsv``, ``.tab``) is CSV with tabs and without quoting: a tab ends a field, a
+newline a row, and a quote is a plain character.
+
+Files made elsewhere:
+
+* A column map (``columns={"external_id": "id"}``, the CLI's ``--column external_id=id``)
+  reads a field from a column (CSV, TSV, Parquet) or key (JSONL, Label Studio ``data``) of
+  another name. ``#N`` names the N-th column of a CSV, TSV or Parquet file; a column
+  without a name (an index column, say) is called ``#N``, in metadata too. The file must
+  then not also have a column of the field's own name; a mapped column the file lacks is
+  a file-level error.
+* ``header=False`` (CSV, TSV): the first line is a row, and the columns are named ``#1``,
+  ``#2``, ... (unmapped ones land in metadata under those names).
+* ``hash_ids=True`` (not Label Studio, whose tasks have ids): the file has no ids, and
+  each row's ``external_id`` is the first 16 hex digits of the SHA-256 of the row
+  (:func:`~labelops.services._item_schema.row_hash_id`). The same row always gets the same
+  id, so re-importing is idempotent; a repeated row is the import's content duplicate,
+  not a row problem.
 
 Where things are: this module is the public entry (result types, format detection,
 batching). The row types and the schema check are in ``services/_item_schema.py``,
@@ -65,6 +79,7 @@ __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_MAX_TEXT_BYTES",
     "MEDIA_KINDS",
+    "FileLayout",
     "ImportedAnnotation",
     "ItemBatch",
     "ItemFileResult",
@@ -89,21 +104,34 @@ from labelops.services._item_readers import (
     jsonl_records,
     label_studio_records,
     parquet_records,
+    tsv_records,
 )
 from labelops.services._item_schema import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_MAX_TEXT_BYTES,
     MEDIA_KINDS,
     ColumnMap,
+    FileLayout,
     ImportedAnnotation,
     ItemRow,
     ItemValidator,
     check_column_map,
+    column_position,
     parse_column_map,
+    row_hash_id,
 )
 from labelops.types import ImportFormat
 
 _PARQUET_MAGIC: Final = b"PAR1"
+_TABULAR: Final = frozenset({"csv", "tsv", "parquet"})
+"""Formats whose columns have positions (``#N``)."""
+_READERS: Final[dict[str, Callable[[Path, str, FileLayout], Iterator[list[Record]]]]] = {
+    "jsonl": jsonl_records,
+    "csv": csv_records,
+    "tsv": tsv_records,
+    "parquet": parquet_records,
+    "label-studio": label_studio_records,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,15 +165,15 @@ class ItemFileResult:
 def detect_item_format(path: str | os.PathLike[str]) -> ImportFormat:
     """The format ``format="auto"`` picks: by suffix, else by the first bytes.
 
-    ``.jsonl``/``.ndjson`` -> ``"jsonl"``, ``.csv`` -> ``"csv"``, ``.parquet``/``.pq`` ->
-    ``"parquet"``, ``.json`` -> ``"label-studio"``. Other names are sniffed: the Parquet
-    magic, ``[`` (a JSON array) or ``{`` (JSON lines).
+    ``.jsonl``/``.ndjson`` -> ``"jsonl"``, ``.csv`` -> ``"csv"``, ``.tsv``/``.tab`` ->
+    ``"tsv"``, ``.parquet``/``.pq`` -> ``"parquet"``, ``.json`` -> ``"label-studio"``.
+    Other names are sniffed: the Parquet magic, ``[`` (a JSON array) or ``{`` (JSON lines).
 
     Args:
         path: The file.
 
     Returns:
-        One of ``"jsonl"``, ``"csv"``, ``"parquet"``, ``"label-studio"``.
+        One of ``"jsonl"``, ``"csv"``, ``"tsv"``, ``"parquet"``, ``"label-studio"``.
 
     Raises:
         InvalidInput: ``itemfiles.unknown_format`` when neither rule applies.
@@ -159,6 +187,8 @@ def detect_item_format(path: str | os.PathLike[str]) -> ImportFormat:
         ".jsonl": "jsonl",
         ".ndjson": "jsonl",
         ".csv": "csv",
+        ".tsv": "tsv",
+        ".tab": "tsv",
         ".parquet": "parquet",
         ".pq": "parquet",
         ".json": "label-studio",
@@ -184,18 +214,22 @@ def read_item_file(
     max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES,
     file_name: str | None = None,
     columns: ColumnMap | None = None,
+    header: bool = True,
+    hash_ids: bool = False,
 ) -> ItemFileResult:
     """Read and validate a whole item file.
 
     Args:
         path: The file to read.
-        format: ``"jsonl"``, ``"csv"``, ``"parquet"``, ``"label-studio"`` or ``"auto"``
-            (see :func:`detect_item_format`).
+        format: ``"jsonl"``, ``"csv"``, ``"tsv"``, ``"parquet"``, ``"label-studio"`` or
+            ``"auto"`` (see :func:`detect_item_format`).
         max_text_bytes: Largest accepted ``text`` in UTF-8 bytes; a longer text makes its
             row a problem (with its size), it does not stop the read.
         file_name: Name to use in errors (default: the path's file name), e.g. the name
             of an upload saved to a temporary path.
         columns: Item field -> the file's column it is read from (see the module doc).
+        header: CSV/TSV: the first line names the columns (False: it is a row).
+        hash_ids: The file has no ids: each row's id is a hash of the row.
 
     Returns:
         An :class:`ItemFileResult`: valid rows, every bad row's problem and the count.
@@ -205,8 +239,10 @@ def read_item_file(
             no rows (``itemfiles.no_rows``), a required column missing
             (``itemfiles.missing_column``, ``itemfiles.missing_content_column``), not UTF-8
             (``text.not_utf8*``, CSV and Label Studio; JSONL reports such lines as row
-            problems), malformed Label Studio JSON, unreadable Parquet, or a bad column
-            map (``itemfiles.column_map_*``, ``itemfiles.mapped_*``).
+            problems), malformed Label Studio JSON, unreadable Parquet, a bad column
+            map (``itemfiles.column_map_*``, ``itemfiles.mapped_*``), or an option the
+            format does not take (``itemfiles.position_not_tabular``,
+            ``itemfiles.no_header_not_delimited``, ``itemfiles.hash_ids_label_studio``).
 
     Example:
         >>> result = read_item_file("ads.jsonl")  # doctest: +SKIP
@@ -223,6 +259,8 @@ def read_item_file(
         max_text_bytes=max_text_bytes,
         file_name=file_name,
         columns=columns,
+        header=header,
+        hash_ids=hash_ids,
     ):
         rows.extend(batch.rows)
         problems.extend(batch.problems)
@@ -239,6 +277,8 @@ def iter_item_batches(
     max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES,
     file_name: str | None = None,
     columns: ColumnMap | None = None,
+    header: bool = True,
+    hash_ids: bool = False,
 ) -> Iterator[ItemBatch]:
     """Read and validate an item file in chunks of ``batch_size`` rows.
 
@@ -254,6 +294,8 @@ def iter_item_batches(
         max_text_bytes: See :func:`read_item_file`.
         file_name: See :func:`read_item_file`.
         columns: See :func:`read_item_file`.
+        header: See :func:`read_item_file`.
+        hash_ids: See :func:`read_item_file`.
 
     Yields:
         :class:`ItemBatch` objects; the last one may be shorter.
@@ -269,23 +311,27 @@ def iter_item_batches(
     column_map = check_column_map(columns or {})
     display = _display(path, file_name)
     chosen = detect_item_format(path) if format == "auto" else format
-    readers: dict[str, Callable[[Path, str, ColumnMap], Iterator[list[Record]]]] = {
-        "jsonl": jsonl_records,
-        "csv": csv_records,
-        "parquet": parquet_records,
-        "label-studio": label_studio_records,
-    }
-    if chosen not in readers:
+    if chosen not in _READERS:
         raise InvalidInput("itemfiles.bad_option", field="format", value=chosen)
-    validator = ItemValidator(max_text_bytes=max_text_bytes)
+    _check_layout(chosen, column_map, header=header, hash_ids=hash_ids, display=display)
+    layout = FileLayout(columns=column_map, header=header, hash_ids=hash_ids)
+    validator = ItemValidator(max_text_bytes=max_text_bytes, unique_ids=not hash_ids)
     rows: list[ItemRow] = []
     problems: list[RowProblem] = []
     annotations: list[ImportedAnnotation] = []
     n_rows = 0
     validate = validator.validate
-    for records in readers[chosen](Path(path), display, column_map):
+    for records in _READERS[chosen](Path(path), display, layout):
         for line, obj, pre_problems, row_annotations in records:
             n_rows += 1
+            if obj is not None and hash_ids:
+                if "external_id" in obj:  # JSONL: a row with an id of its own
+                    pre_problems = [
+                        *(pre_problems or ()),
+                        RowProblem(line, "external_id", "itemfiles.hash_ids_with_ids", {}),
+                    ]
+                else:
+                    obj["external_id"] = row_hash_id(obj)
             if obj is None:  # the reader could not make a record of it at all
                 problems.extend(pre_problems or ())
                 row = None
@@ -304,6 +350,22 @@ def iter_item_batches(
     if n_rows:
         problems.sort(key=_by_line)
         yield ItemBatch(rows=rows, problems=problems, n_rows=n_rows, annotations=annotations)
+
+
+def _check_layout(
+    chosen: str, columns: ColumnMap, *, header: bool, hash_ids: bool, display: str
+) -> None:
+    """Refuse, before any row is read, a layout option the format cannot honour."""
+    if chosen not in _TABULAR:
+        positional = next((c for c in columns.values() if column_position(c)), None)
+        if positional is not None:
+            raise InvalidInput(
+                "itemfiles.position_not_tabular", file=display, field="columns", column=positional
+            )
+    if not header and chosen not in ("csv", "tsv"):
+        raise InvalidInput("itemfiles.no_header_not_delimited", file=display, field="header")
+    if hash_ids and chosen == "label-studio":
+        raise InvalidInput("itemfiles.hash_ids_label_studio", file=display)
 
 
 def _by_line(problem: RowProblem) -> int:

@@ -361,9 +361,12 @@ def imports_upload(
     file: UploadFile,
     skip_invalid: Annotated[str, Form(max_length=5)] = "",
     columns: Annotated[str, Form(max_length=2000)] = "",
+    no_header: Annotated[str, Form(max_length=5)] = "",
+    hash_ids: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     """Import an uploaded item file (all or nothing unless invalid rows may be skipped);
-    ``columns`` maps fields to the file's columns, as ``external_id=id text=TEXT``."""
+    ``columns`` maps fields to the file's columns, as ``external_id=id text=TEXT``;
+    ``no_header`` and ``hash_ids`` are the CLI's ``--no-header`` and ``--hash-ids``."""
     column_map = parse_column_map(columns.split())
     with tempfile.TemporaryDirectory(prefix="labelops-upload-") as folder:
         path = save_upload(file, Path(folder))
@@ -376,6 +379,8 @@ def imports_upload(
             report_path=_report_path(request, file.filename),
             file_name=Path(file.filename or "upload").name,
             columns=column_map,
+            header=not no_header,
+            hash_ids=bool(hash_ids),
         )
     return RedirectResponse(f"/admin/imports/{report.import_id}", status_code=303)
 
