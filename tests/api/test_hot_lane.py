@@ -56,6 +56,8 @@ def _call_lane(app: Any, method: str, path: str, query: bytes, headers, chunks=(
             replayed.append(message)
             if not message.get("more_body"):
                 break
+        # The loop ends here: its database connections close with it, as at shutdown.
+        await app.state.loop_connections.close()
         return served, replayed
 
     served, replayed = asyncio.run(run())

@@ -7,7 +7,9 @@ the server's CPU at saturation. A ``Prepared`` statement keeps the SQL defined a
 expression (one definition, both dialects) and does that work once per dialect: the SQL
 string, the parameter order, the type processors (UTC timestamps, JSON, booleans) and a
 row class. Each call then binds, executes and converts, on the Connection's own DBAPI
-connection, inside whatever transaction that Connection has open.
+connection, inside whatever transaction that Connection has open; or, with
+:meth:`Prepared.first_async`, on an asyncpg connection of the event loop
+(``labelops.api.alone``).
 
 Use it only for fixed statements without expanding (``IN``) parameters.
 """
@@ -64,6 +66,20 @@ def _numbered_parameters(dialect: Dialect) -> Dialect:
         make: Any = type(dialect)  # PostgreSQL dialects take ``paramstyle``
         numbered = _NUMBERED_DIALECTS[type(dialect)] = make(paramstyle="numeric_dollar")
     return numbered
+
+
+_ASYNCPG_DIALECT: list[Dialect] = []
+
+
+def _asyncpg_dialect() -> Dialect:
+    """SQLAlchemy's asyncpg dialect, used only to compile: ``$n`` placeholders, and bind
+    processors that give asyncpg what it takes (JSON as text)."""
+    if not _ASYNCPG_DIALECT:
+        from sqlalchemy.dialects.postgresql import asyncpg
+
+        make: Any = asyncpg.dialect  # untyped in SQLAlchemy
+        _ASYNCPG_DIALECT.append(make())
+    return _ASYNCPG_DIALECT[0]
 
 
 def _raw_cursor_classes() -> tuple[Any, Any]:
@@ -155,29 +171,28 @@ class Prepared:
         cursor.close()
         return count
 
-    async def first_async(
-        self, connection: Any, dialect: Dialect, params: Mapping[str, Any]
-    ) -> Any | None:
-        """:meth:`first` on a psycopg ``AsyncConnection`` (PostgreSQL; ``dialect`` is the
-        engine's), for a statement run on the event loop."""
+    async def first_async(self, connection: Any, params: Mapping[str, Any]) -> Any | None:
+        """:meth:`first` on an asyncpg connection (PostgreSQL), for a statement run on the
+        event loop; asyncpg prepares it once per connection."""
+        dialect = _asyncpg_dialect()
         compiled = self._compiled_for(dialect)
-        if compiled.raw_cursors is None:
-            raise TypeError("first_async needs the psycopg dialect")
-        from psycopg import AsyncRawCursor
-
-        cursor = AsyncRawCursor(connection)
-        try:
-            await cursor.execute(compiled.sql, self._arguments(compiled, params))
-            row = await cursor.fetchone()
-            convert = self._converter(compiled, cursor, dialect)
-        finally:
-            await cursor.close()
-        return None if row is None else convert(row)
+        row = await connection.fetchrow(compiled.sql, *self._arguments(compiled, params))
+        if row is None:
+            return None
+        if compiled.result_processors is None:
+            # asyncpg converts by the column's type itself: no type code is needed.
+            compiled.result_processors = tuple(
+                (index, process)
+                for index, column in enumerate(compiled.columns)
+                if (process := column.type._cached_result_processor(dialect, None)) is not None
+            )
+        return self._converter(compiled, None, dialect)(row)
 
     def _compiled_for(self, dialect: Dialect) -> _Compiled:
-        compiled = self._compiled.get(dialect.name)
+        key = f"{dialect.name}+{dialect.driver}"  # psycopg and asyncpg differ in binds
+        compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[dialect.name] = self._compile(dialect)
+            compiled = self._compiled[key] = self._compile(dialect)
         return compiled
 
     def _run(
