@@ -16,6 +16,7 @@ Use it only for fixed statements without expanding (``IN``) parameters.
 
 from __future__ import annotations
 
+import functools
 from collections import namedtuple
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
@@ -68,18 +69,15 @@ def _numbered_parameters(dialect: Dialect) -> Dialect:
     return numbered
 
 
-_ASYNCPG_DIALECT: list[Dialect] = []
-
-
+@functools.cache
 def _asyncpg_dialect() -> Dialect:
     """SQLAlchemy's asyncpg dialect, used only to compile: ``$n`` placeholders, and bind
     processors that give asyncpg what it takes (JSON as text)."""
-    if not _ASYNCPG_DIALECT:
-        from sqlalchemy.dialects.postgresql import asyncpg
+    from sqlalchemy.dialects.postgresql import asyncpg
 
-        make: Any = asyncpg.dialect  # untyped in SQLAlchemy
-        _ASYNCPG_DIALECT.append(make())
-    return _ASYNCPG_DIALECT[0]
+    make: Any = asyncpg.dialect  # untyped in SQLAlchemy
+    dialect: Dialect = make()
+    return dialect
 
 
 def _raw_cursor_classes() -> tuple[Any, Any]:
