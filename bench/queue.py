@@ -562,9 +562,12 @@ async def realistic(
 
     Returns next and submit latencies (ms) and the achieved pairs per second, both
     over the measured ``seconds``, errors and requests retried on a new connection.
+    Prints the seconds of the run with requests over ``SLOW_MS`` (when, how many, the
+    slowest), to match a stall against the database's log.
     """
     next_ms: list[float] = []
     submit_ms: list[float] = []
+    slow: dict[int, list[float]] = {}  # second of the measured run -> latencies over SLOW_MS
     errors = retries = 0
     first_errors: list[str] = []
     clients = [RawClient(port, token) for token in tokens]
@@ -604,7 +607,7 @@ async def realistic(
                 first_errors.append(f"next {status} {data[:120]!r}")
                 continue
             if measured:
-                next_ms.append((t1 - t0) * 1000)
+                next_ms.append(_note_slow(slow, t0 - measured_from, (t1 - t0) * 1000))
             assignment = orjson.loads(data)["assignment_id"]
             body = orjson.dumps({"label": _answer(index)})
             t0 = time.perf_counter()
@@ -615,7 +618,7 @@ async def realistic(
                 first_errors.append(f"submit {status} {data[:120]!r}")
                 continue
             if measured:
-                submit_ms.append((t1 - t0) * 1000)
+                submit_ms.append(_note_slow(slow, t0 - measured_from, (t1 - t0) * 1000))
 
     try:
         await asyncio.gather(*(labeller(i) for i in range(len(tokens))))
@@ -625,7 +628,30 @@ async def realistic(
             await client.close()
     if first_errors:
         print(f"realistic: {errors} errors, first: {first_errors[0]}", file=sys.stderr)
+    if slow:
+        # Wall-clock UTC, as PostgreSQL's log writes it.
+        wall = time.time() - time.perf_counter() + measured_from
+        print(
+            f"realistic: requests over {SLOW_MS} ms (UTC second: count, slowest ms): "
+            + ", ".join(
+                f"{time.strftime('%H:%M:%S', time.gmtime(wall + second))}: "
+                f"{len(latencies)}, {max(latencies):.0f}"
+                for second, latencies in sorted(slow.items())
+            ),
+            flush=True,
+        )
     return next_ms, submit_ms, len(submit_ms) / elapsed, errors, retries
+
+
+SLOW_MS = 50
+"""Realistic-load latency (ms) worth a line of its own: the p99 target."""
+
+
+def _note_slow(slow: dict[int, list[float]], second: float, ms: float) -> float:
+    """``ms``, also noted under its second of the run when it is over ``SLOW_MS``."""
+    if ms > SLOW_MS:
+        slow.setdefault(int(second), []).append(ms)
+    return ms
 
 
 def bench_database(db: str, url: str, args: argparse.Namespace, work: Path) -> Figures:
