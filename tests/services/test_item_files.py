@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -800,6 +802,15 @@ def test_hash_ids_depend_on_every_field_of_the_row(tmp_path: Path) -> None:
     )
     ids = [r.external_id for r in read_item_file(path, hash_ids=True).rows]
     assert ids[0] != ids[1] and ids[0] == ids[2]
+    # The documented id, computed independently: SHA-256 of the row as compact JSON with
+    # sorted keys, first 16 hex digits.
+    canonical = json.dumps(
+        {"label": "spam", "text": "限時優惠"},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    assert ids[0] == hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def test_a_tsv_is_known_by_its_suffix_and_quotes_are_plain_characters(tmp_path: Path) -> None:
