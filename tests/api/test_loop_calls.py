@@ -1,8 +1,9 @@
 """The labeller's one-statement calls on the event loop (``labelops.api.alone``).
 
-On PostgreSQL a plain next-task or submit of a labeller whose token this process
-looked up lately runs as one statement on the loop's own connections; every other call
-takes the usual way, with the same answers. On SQLite nothing runs there.
+On PostgreSQL a plain next-task or submit of a labeller runs as one statement on the
+loop's own connections (and, when this process has not looked the token up lately, a
+lookup of the token before it); every other call takes the usual way, with the same
+answers. On SQLite nothing runs there.
 """
 
 from __future__ import annotations
@@ -14,25 +15,40 @@ from sqlalchemy import delete, func, select
 
 from factories import make_world, serve_each, while_rows_held
 from labelops.api.alone import LoopConnections
-from labelops.services import labelling
-from labelops.services.auth import forget_token_lookups
+from labelops.services import directory, labelling
+from labelops.services.auth import TOKEN_LOOKUP, forget_token_lookups
+from labelops.services.policy import SYSTEM_ACTOR
 from labelops.store.models import Assignment, FinalLabel, Label, ProjectVendor, Task
 
 
 @pytest.fixture()
-def loop_statements(client, monkeypatch) -> list[bool]:
-    """Each statement run on the loop's connections: True when it returned a row."""
+def loop_spy(client, monkeypatch) -> tuple[list[bool], list[bool]]:
+    """The statements run on the loop's connections, each True when it returned a row:
+    the calls' statements, and the token lookups."""
     ran: list[bool] = []
+    looked_up: list[bool] = []
     run = LoopConnections.first
 
     async def spy(self, statement, params):
         row = await run(self, statement, params)
-        ran.append(row is not None)
+        (looked_up if statement is TOKEN_LOOKUP else ran).append(row is not None)
         return row
 
     monkeypatch.setattr(LoopConnections, "first", spy)
     forget_token_lookups()  # earlier tests' lookups must not count here
-    return ran
+    return ran, looked_up
+
+
+@pytest.fixture()
+def loop_statements(loop_spy) -> list[bool]:
+    """The calls' statements run on the loop: True when it returned a row."""
+    return loop_spy[0]
+
+
+@pytest.fixture()
+def token_lookups(loop_spy) -> list[bool]:
+    """The token lookups run on the loop: True when the token was found."""
+    return loop_spy[1]
 
 
 class _Start(NamedTuple):
@@ -47,7 +63,7 @@ class _Start(NamedTuple):
 
 def _a1_served(client, session, *, n_items: int, overlap: int) -> _Start:
     """A world of ``n_items`` at ``overlap``, and labeller-a1's first next-task over HTTP
-    (the usual way: it looks the token up)."""
+    (on PostgreSQL one statement on the loop, after the token's lookup there)."""
     world = make_world(session, n_items=n_items, overlap=overlap)
     project_id = world.project_ids["A"]
     headers = {"Authorization": f"Bearer {world.tokens['labeller-a1']}"}
@@ -56,16 +72,19 @@ def _a1_served(client, session, *, n_items: int, overlap: int) -> _Start:
     return _Start(project_id, postgresql, headers, first)
 
 
-def test_plain_calls_run_on_the_loop_after_the_first_lookup(client, session, loop_statements):
+def test_plain_calls_run_on_the_loop_with_their_token_lookup(
+    client, session, loop_statements, token_lookups
+):
     world = make_world(session, n_items=2, overlap=2)
     project_id = world.project_ids["A"]
     postgresql = session.get_bind().dialect.name == "postgresql"
     a1 = {"Authorization": f"Bearer {world.tokens['labeller-a1']}"}
     a2 = {"Authorization": f"Bearer {world.tokens['labeller-a2']}"}
 
-    # A token not looked up yet: the usual way (it looks the token up).
+    # A token not looked up yet: looked up on the loop, then the lease statement.
     first = client.get(f"/api/projects/{project_id}/next", headers=a1)
-    assert first.status_code == 200 and loop_statements == []
+    assert first.status_code == 200
+    assert (loop_statements, token_lookups) == (([True], [True]) if postgresql else ([], []))
     # Known now: the submit and the next lease are one statement each on the loop.
     stored = client.post(
         f"/api/assignments/{first.json()['assignment_id']}/label",
@@ -76,7 +95,8 @@ def test_plain_calls_run_on_the_loop_after_the_first_lookup(client, session, loo
     second = client.get(f"/api/projects/{project_id}/next", headers=a1)
     assert second.status_code == 200
     assert second.json()["item"]["external_id"] != first.json()["item"]["external_id"]
-    assert loop_statements == ([True, True] if postgresql else [])
+    assert loop_statements == ([True] * 3 if postgresql else [])
+    assert token_lookups == ([True] if postgresql else [])  # remembered since
     # The other labeller completes the first item: the final label comes with it.
     client.get(f"/api/projects/{project_id}/next", headers=a2)  # looks a2 up
     other = client.get(f"/api/projects/{project_id}/next", headers=a2)  # the held lease
@@ -89,7 +109,8 @@ def test_plain_calls_run_on_the_loop_after_the_first_lookup(client, session, loo
     assert done.status_code == 201 and done.json()["final_status"] == "final"
     # a2's second next found a held lease: its statement wrote nothing (a row saying
     # so), and the usual way served the held lease.
-    assert loop_statements == ([True, True, True, True] if postgresql else [])
+    assert loop_statements == ([True] * 6 if postgresql else [])
+    assert token_lookups == ([True, True] if postgresql else [])
 
     session.rollback()
     label = session.scalar(
@@ -103,6 +124,34 @@ def test_plain_calls_run_on_the_loop_after_the_first_lookup(client, session, loo
     assert task is not None and (task.n_labels, task.status) == (2, "complete")
     final = session.scalar(select(FinalLabel).where(FinalLabel.task_id == label.task_id))
     assert final is not None and (final.value, final.confidence) == (["adult"], 1.0)
+
+
+def test_a_token_refused_by_its_lookup_on_the_loop_gets_the_usual_401(
+    client, session, loop_statements, token_lookups
+):
+    """An unknown token, and the token of a user deleted meanwhile (whom this process
+    remembered): the lookup on the loop finds no live token, no call statement runs,
+    and the usual way answers 401 in the error envelope."""
+    world = make_world(session, n_items=2, overlap=1)
+    project_id = world.project_ids["A"]
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    url = f"/api/projects/{project_id}/next"
+    unknown = client.get(url, headers={"Authorization": "Bearer lo_no-such-token"})
+    assert unknown.status_code == 401 and unknown.json()["error"]["code"] == "authentication_failed"
+    # Looked up twice: by the fast lane, then by FastAPI's way that renders the 401.
+    refused = [False, False]
+    assert (loop_statements, token_lookups) == (([], refused) if postgresql else ([], []))
+
+    headers = {"Authorization": f"Bearer {world.tokens['labeller-a1']}"}
+    served = client.get(url, headers=headers)
+    assert served.status_code == 200
+    directory.delete_user(session, SYSTEM_ACTOR, world.actors["labeller-a1"].user_id)
+    gone = client.get(url, headers=headers)
+    assert gone.status_code == 401 and gone.json()["error"]["code"] == "authentication_failed"
+    assert loop_statements == ([True] if postgresql else [])  # only the first lease
+    assert token_lookups == ([*refused, True, *refused] if postgresql else [])
+    session.rollback()
+    assert session.scalar(select(func.count(Assignment.id))) == 1
 
 
 def test_calls_the_loop_cannot_answer_get_the_usual_answers(client, session, loop_statements):
@@ -119,7 +168,7 @@ def test_calls_the_loop_cannot_answer_get_the_usual_answers(client, session, loo
     again = client.post(url, json={"label": "gambling"}, headers=headers)
     assert (stored.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == stored.json()["id"]
-    assert loop_statements == ([False, False, True, False] if postgresql else [])
+    assert loop_statements == ([True, False, False, True, False] if postgresql else [])
 
     # The vendor loses the project: the lease statement finds it and the error is 404.
     session.execute(delete(ProjectVendor).where(ProjectVendor.project_id == project_id))
@@ -142,11 +191,12 @@ def test_a_submit_that_waits_for_the_tasks_other_label_runs_again_on_the_loop(
     world = make_world(session, n_items=2, overlap=3)
     project_id = world.project_ids["A"]
     a1, a2 = world.actors["labeller-a1"], world.actors["labeller-a2"]
+    postgresql = engine.dialect.name == "postgresql"
     first, second = serve_each(session, world, project_id, "labeller-a1", "labeller-a2")
     labelling.submit_label(session, a1, first.assignment_id, ["adult"])
     headers = {"Authorization": f"Bearer {world.tokens['labeller-a3']}"}
     third = client.get(f"/api/projects/{project_id}/next", headers=headers)  # looks a3 up
-    assert third.status_code == 200 and loop_statements == []
+    assert third.status_code == 200 and loop_statements == ([True] if postgresql else [])
     assert third.json()["item"]["external_id"] == first.item["external_id"]
     usual_way: list[int] = []
     submit_label = labelling.submit_label
@@ -171,9 +221,8 @@ def test_a_submit_that_waits_for_the_tasks_other_label_runs_again_on_the_loop(
     )
 
     assert response.status_code == 201 and response.json()["final_status"] == "final"
-    postgresql = engine.dialect.name == "postgresql"
     # Two runs on the loop, each a row: "nothing written, run again", then the label.
-    assert loop_statements == ([True, True] if postgresql else [])
+    assert loop_statements == ([True, True, True] if postgresql else [])
     assert usual_way == ([] if postgresql else [third.json()["assignment_id"]])
     session.rollback()
     final = session.scalar(select(FinalLabel).where(FinalLabel.task_id == first.task_id))
@@ -193,7 +242,7 @@ def test_submit_with_next_is_one_statement_on_the_loop(client, session, loop_sta
     its item's final label (overlap 1) and the next lease, committed together; when
     nothing is left the label is still stored and ``next`` is null."""
     project_id, postgresql, headers, first = _a1_served(client, session, n_items=2, overlap=1)
-    assert loop_statements == []  # the token's lookup: the usual way
+    assert loop_statements == ([True] if postgresql else [])
 
     url = f"/api/assignments/{first['assignment_id']}/label?next=true"
     done = client.post(url, json={"label": "gambling", "active_ms": 900}, headers=headers)
@@ -207,7 +256,7 @@ def test_submit_with_next_is_one_statement_on_the_loop(client, session, loop_sta
         headers=headers,
     )
     assert last.status_code == 201 and last.json()["next"] is None
-    assert loop_statements == ([True, True] if postgresql else [])
+    assert loop_statements == ([True] * 3 if postgresql else [])
 
     session.rollback()
     labels = session.scalars(
@@ -249,10 +298,11 @@ def test_a_submit_with_next_that_cannot_be_whole_writes_nothing_on_the_loop(
         stored.status_code == 201
         and stored.json()["next"]["assignment_id"] == held["assignment_id"]
     )
-    # On the loop, each a row and nothing written: the pair with the unknown key (twice:
-    # the fast lane, then FastAPI's way that renders the 422), the prefetch lease (a
-    # lease is held), the pair again (the lease held besides this one).
-    assert loop_statements == ([True] * 4 if postgresql else [])
+    # On the loop, after the first lease, each a row and nothing written: the pair with
+    # the unknown key (twice: the fast lane, then FastAPI's way that renders the 422),
+    # the prefetch lease (a lease is held), the pair again (the lease held besides this
+    # one).
+    assert loop_statements == ([True] * 5 if postgresql else [])
     session.rollback()
     assert session.scalar(select(func.count(Label.id))) == 1
     assert session.scalar(select(func.count(Assignment.id))) == 2

@@ -43,7 +43,7 @@ def _labeller_on_the_loop(client, session) -> tuple[int, dict[str, str]]:
     world = make_world(session, n_items=5, overlap=1)
     project_id = world.project_ids["A"]
     headers = {"Authorization": f"Bearer {world.tokens['labeller-a1']}"}
-    for _ in range(2):  # the first looks the token up; the second runs on the loop
+    for _ in range(2):  # on the loop, the token's lookup too: idle connections
         served = client.get(f"/api/projects/{project_id}/next", headers=headers).json()
         client.post(
             f"/api/assignments/{served['assignment_id']}/label",

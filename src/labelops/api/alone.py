@@ -11,8 +11,8 @@ less than a core. The driver is asyncpg, not psycopg as everywhere else: its pro
 is compiled, and a statement costs the server about 45 us of CPU against psycopg's 130
 (at saturation, 22 % less server CPU a request and 9-10 % more labels a second).
 
-Only the plain case runs here: a Bearer token this process has seen lately (the
-token cache of ``services.auth``) and a statement that does the whole call. Anything
+Only the plain case runs here: a Bearer token (looked up here too, when this process
+has not seen it lately) and a statement that does the whole call. Anything
 else is ``NEEDS_TRANSACTION``, and the caller takes the usual way
 (``labelops.api.deps.run_as_actor``), where the service runs in full.
 """
@@ -32,7 +32,7 @@ from starlette.requests import Request
 
 from labelops.services import labelling, queue
 from labelops.services._tx import NEEDS_TRANSACTION, RUN_AGAIN
-from labelops.services.auth import remembered_actor
+from labelops.services.auth import TOKEN_LOOKUP, remembered_token, token_actor
 from labelops.services.policy import Actor
 from labelops.store.engine import PING_AFTER_IDLE_S
 from labelops.store.prepared import Prepared
@@ -66,17 +66,8 @@ class LoopConnections:
 
     @contextlib.asynccontextmanager
     async def _lent(self) -> AsyncIterator[Any]:
-        loop = asyncio.get_running_loop()
-        if self._turns is None or loop is not self._loop:
-            # An asyncpg connection works on the loop it was opened on: a server has one
-            # loop per process, but a test client may start one per call.
-            for connection, _idle_since in self._idle:
-                with contextlib.suppress(RuntimeError):  # its loop is closed: nothing to do
-                    connection.terminate()
-            self._idle = []
-            self._turns = asyncio.Semaphore(self._size)
-            self._loop = loop
-        async with self._turns:
+        turns = self._on_running_loop()
+        async with turns:
             connection = await self._usable()
             reusable = False
             try:
@@ -121,8 +112,23 @@ class LoopConnections:
         )
         return connection
 
+    def _on_running_loop(self) -> asyncio.Semaphore:
+        """The turns of the running event loop; the idle connections of another loop are
+        dropped. An asyncpg connection works on the loop it was opened on: a server has
+        one loop per process, but a test client may start one per call."""
+        loop = asyncio.get_running_loop()
+        if self._turns is None or loop is not self._loop:
+            for connection, _idle_since in self._idle:
+                with contextlib.suppress(RuntimeError):  # its loop is closed: nothing to do
+                    connection.terminate()
+            self._idle = []
+            self._turns = asyncio.Semaphore(self._size)
+            self._loop = loop
+        return self._turns
+
     async def close(self) -> None:
         """Close the idle connections (at shutdown, or when one broke)."""
+        self._on_running_loop()
         idle, self._idle = self._idle, []
         for connection, _idle_since in idle:
             await connection.close()
@@ -134,8 +140,8 @@ async def lease_on_loop(
     """``queue.next_task`` as one statement on the loop; ``NEEDS_TRANSACTION`` when the
     call must run in full. Raises the service's errors."""
     connections: LoopConnections = request.app.state.loop_connections
-    actor = _remembered_actor(request)
-    if not connections.enabled or actor is None:
+    actor = await _bearer_actor(request, connections)
+    if actor is None:
         return NEEDS_TRANSACTION
     statement, params = queue.lease_alone_statement(actor, project_id, lease_seconds=lease_seconds)
     row = await connections.first(statement, params)
@@ -150,8 +156,8 @@ async def submit_on_loop(
     """``labelling.submit_label`` as one statement on the loop; ``NEEDS_TRANSACTION``
     when the call must run in full. Raises the service's errors."""
     connections: LoopConnections = request.app.state.loop_connections
-    actor = _remembered_actor(request)
-    if not connections.enabled or actor is None:
+    actor = await _bearer_actor(request, connections)
+    if actor is None:
         return NEEDS_TRANSACTION
     alone = labelling.submit_alone_statement(actor, assignment_id, value, active_ms=active_ms)
     if alone is None:
@@ -177,8 +183,8 @@ async def submit_and_lease_on_loop(
     (``labelling.submit_and_lease_statement``); ``NEEDS_TRANSACTION`` when the pair must
     run in full (nothing was written then). Raises the service's errors."""
     connections: LoopConnections = request.app.state.loop_connections
-    actor = _remembered_actor(request)
-    if not connections.enabled or actor is None:
+    actor = await _bearer_actor(request, connections)
+    if actor is None:
         return NEEDS_TRANSACTION
     pair = labelling.submit_and_lease_statement(
         actor, assignment_id, value, active_ms=active_ms, lease_seconds=lease_seconds
@@ -226,15 +232,26 @@ async def _taxonomy_of(request: Request, row: Any | None) -> tuple[tuple[str, ..
     )
 
 
-def _remembered_actor(request: Request) -> Actor | None:
-    """The Bearer token's actor if this process looked it up lately, else None (the
-    lookup is a query: the usual way does it)."""
+async def _bearer_actor(request: Request, connections: LoopConnections) -> Actor | None:
+    """The Bearer token's actor, remembered or looked up on the loop; None without a
+    Bearer token or on SQLite (the usual way authenticates then).
+
+    Looked up here, not on the usual way: every token's memory runs out together
+    (``TOKEN_CACHE_SECONDS`` after a crowd of labellers started), and 50 calls at once
+    on worker threads stalled the server for a quarter of a second every 10 s.
+
+    Raises:
+        AuthenticationFailed: Unknown or revoked token, or the user was deleted.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if not connections.enabled or scheme.lower() != "bearer" or not token.strip():
         return None
-    actor = remembered_actor(token.strip())
-    if actor is not None and actor.language and not request.headers.get("accept-language"):
+    token_hash, actor = remembered_token(token.strip())
+    if actor is None:
+        row = await connections.first(TOKEN_LOOKUP, {"token_hash": token_hash})
+        actor = token_actor(token_hash, row)
+    if actor.language and not request.headers.get("accept-language"):
         request.state.language = actor.language
     return actor
 

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import time
 from functools import cache
-from typing import cast
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from labelops.errors import AuthenticationFailed
 from labelops.services.policy import Actor
 from labelops.store.models import ApiToken, User
+from labelops.store.prepared import Prepared
 from labelops.types import Role
 
 __all__ = [
@@ -26,7 +27,8 @@ __all__ = [
     "hash_password",
     "hash_token",
     "new_token",
-    "remembered_actor",
+    "remembered_token",
+    "token_actor",
     "verify_password",
 ]
 
@@ -78,11 +80,31 @@ def authenticate_token(session: Session, token: str) -> Actor:
     Raises:
         AuthenticationFailed: Unknown or revoked token, or the user was deleted.
     """
-    token_hash = hash_token(token)
-    actor = _remembered(token_hash)
+    token_hash, actor = remembered_token(token)
     if actor is not None:
         return actor
-    row = session.connection().execute(_TOKEN_QUERY, {"token_hash": token_hash}).first()
+    return token_actor(
+        token_hash, TOKEN_LOOKUP.first(session.connection(), {"token_hash": token_hash})
+    )
+
+
+def remembered_token(token: str) -> tuple[str, Actor | None]:
+    """The token's hash, and its actor if this process looked the token up within
+    ``TOKEN_CACHE_SECONDS`` (else None: run ``TOKEN_LOOKUP`` with the hash, then
+    ``token_actor``)."""
+    token_hash = hash_token(token)
+    remembered = _TOKEN_CACHE.get(token_hash)
+    if remembered is not None and time.monotonic() - remembered[0] < TOKEN_CACHE_SECONDS:
+        return token_hash, remembered[1]
+    return token_hash, None
+
+
+def token_actor(token_hash: str, row: Any | None) -> Actor:
+    """The actor of ``TOKEN_LOOKUP``'s row for ``token_hash``, remembered from now on.
+
+    Raises:
+        AuthenticationFailed: No row (unknown or revoked token), or the user was deleted.
+    """
     if row is None or row.deleted_at is not None:
         raise AuthenticationFailed("errors.auth.bad_token")
     actor = Actor(
@@ -96,20 +118,6 @@ def authenticate_token(session: Session, token: str) -> Actor:
         _TOKEN_CACHE.clear()
     _TOKEN_CACHE[token_hash] = (time.monotonic(), actor)
     return actor
-
-
-def remembered_actor(token: str) -> Actor | None:
-    """``authenticate_token`` from this process's memory alone: the actor if the token
-    was looked up within ``TOKEN_CACHE_SECONDS``, else None (not an error: the caller
-    looks it up)."""
-    return _remembered(hash_token(token))
-
-
-def _remembered(token_hash: str) -> Actor | None:
-    remembered = _TOKEN_CACHE.get(token_hash)
-    if remembered is not None and time.monotonic() - remembered[0] < TOKEN_CACHE_SECONDS:
-        return remembered[1]
-    return None
 
 
 def forget_token_lookups() -> None:
@@ -136,6 +144,8 @@ _TOKEN_QUERY = (
     .join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id)
     .where(_TOKENS.c.token_hash == bindparam("token_hash"), _TOKENS.c.revoked_at.is_(None))
 )
+TOKEN_LOOKUP = Prepared(_TOKEN_QUERY)
+"""The user of a live token, by ``token_hash``: one row or none (see ``token_actor``)."""
 
 
 def authenticate_password(session: Session, username: str, password: str) -> Actor:
