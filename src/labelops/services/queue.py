@@ -467,17 +467,23 @@ def _claim_query(
     not_yet_mine: ColumnElement[bool]
     if postgresql:
         # "Not already this labeller's" is asked per candidate as "the labeller is not
-        # among the task's labellers": the subquery is correlated on the task alone, so
-        # the one index that can answer it is the (task_id, labeller_id) unique key, a
-        # probe of a few entries. As ``NOT EXISTS (... labeller_id = :labeller_id)``
-        # PostgreSQL turned it into an anti-join and, whenever its statistics put the
-        # labeller at about one assignment (any labeller newer than the last ANALYZE),
-        # read all the labeller's assignments once per candidate: quadratic in the open
-        # tasks the labeller already did (1,000 of them: 55 ms a claim instead of 3 ms).
+        # among the task's labellers who are the labeller": NOT IN, because PostgreSQL
+        # keeps it a subplan run per candidate, and on both columns of the (task_id,
+        # labeller_id) unique key, so that it is one probe of that index and reads no
+        # row unless the labeller has one. As ``NOT EXISTS`` PostgreSQL turned it into
+        # an anti-join and, whenever its statistics put the labeller at about one
+        # assignment (any labeller newer than the last ANALYZE), read all the
+        # labeller's assignments once per candidate: quadratic in the open tasks the
+        # labeller already did (1,000 of them: 55 ms a claim instead of 3 ms). Keyed on
+        # the task alone, it read every labeller's assignment of each candidate, rows
+        # the other labellers were writing that moment: after an ANALYZE of a busy
+        # project PostgreSQL switched to that plan, and 50 labellers' labels a second
+        # fell by a fifth to two fifths until the end of the run.
         not_yet_mine = labeller_id.not_in(
             select(_ASSIGNMENTS.c.labeller_id)
             .where(
                 _ASSIGNMENTS.c.task_id == _TASKS.c.id,
+                _ASSIGNMENTS.c.labeller_id == labeller_id,
                 _ASSIGNMENTS.c.status != AssignmentStatus.EXPIRED.value,
             )
             .scalar_subquery()
