@@ -4,7 +4,7 @@ statement's generic plan): "not already this labeller's" stays one probe of the
 
 Keyed on the task alone, the probe read every labeller's assignment of each candidate;
 PostgreSQL chose that plan after an ANALYZE of a busy project, and 50 labellers' labels
-a second fell by a fifth to two fifths until the server restarted.
+a second fell by a fifth to two fifths until the end of the run.
 """
 
 from __future__ import annotations
