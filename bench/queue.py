@@ -500,14 +500,17 @@ def run_load(load: Coroutine[Any, Any, T]) -> T:
 
 async def saturation(
     port: int, tokens: Sequence[str], project_id: int, seconds: float, *, with_next: bool = False
-) -> float:
-    """Labels per second with ``len(tokens)`` labellers and no think time.
+) -> tuple[float, list[int]]:
+    """Labels per second with ``len(tokens)`` labellers and no think time, and the labels
+    of each whole second of the run (a steady rate, or a stall or a step down).
 
     Each label is ``GET next`` then ``POST label``; with ``with_next`` it is one
     ``POST label?next=true`` whose response carries the next task (one request a label).
     """
-    stop_at = time.perf_counter() + seconds
+    started = time.perf_counter()
+    stop_at = started + seconds
     counts = [0] * len(tokens)
+    per_second = [0] * (int(seconds) + 1)
     errors: list[str] = []
 
     async def labeller(slot: int, token: str) -> None:
@@ -533,16 +536,16 @@ async def saturation(
                 following = orjson.loads(data)["next"] if with_next else None
                 assignment = following["assignment_id"] if following else None
                 counts[slot] += 1
+                per_second[min(int(time.perf_counter() - started), len(per_second) - 1)] += 1
                 index += 1
         finally:
             await client.close()
 
-    started = time.perf_counter()
     await asyncio.gather(*(labeller(i, t) for i, t in enumerate(tokens)))
     elapsed = time.perf_counter() - started
     if errors:
         raise RuntimeError(f"saturation: {len(errors)} errors, first: {errors[0]}")
-    return sum(counts) / elapsed
+    return sum(counts) / elapsed, per_second[: int(elapsed)]
 
 
 async def realistic(
@@ -722,14 +725,18 @@ def bench_database(db: str, url: str, args: argparse.Namespace, work: Path) -> F
         pool = world.tokens[first : first + args.saturation_labellers]
         for with_next, key in ((False, "saturation"), (True, "saturation_next")):
             cpu_before, started = server.cpu_seconds(), time.perf_counter()
-            rate = run_load(
+            rate, per_second = run_load(
                 saturation(
                     server.port, pool, world.big_project, args.saturation_s, with_next=with_next
                 )
             )
             cores = (server.cpu_seconds() - cpu_before) / (time.perf_counter() - started)
             values[key] = f"{rate:,.0f}/s (server {cores:.2f} cores)"
-            print(f"[{db}] {key}: {values[key]}", flush=True)
+            print(
+                f"[{db}] {key}: {values[key]}; labels a second, second by second: "
+                + " ".join(f"{n:,}" for n in per_second),
+                flush=True,
+            )
         crowd = world.tokens[first + args.saturation_labellers :]
         next_ms, submit_ms, pairs_per_s, errors, retries = run_load(
             realistic(server.port, crowd, world.big_project, args.realistic_s, 5.0)
@@ -805,6 +812,18 @@ def print_table(results: list[Figures], args: argparse.Namespace) -> None:
             print("  ".join("-" * width for width in widths))
 
 
+SPEED_LOOP = 10_000_000
+"""Additions timed before the run: a shared host that is slower today shows here (every
+figure moves with it), not as a regression of ours."""
+
+
+def _loop_seconds() -> float:
+    started, total = time.perf_counter(), 0
+    for number in range(SPEED_LOOP):
+        total += number
+    return time.perf_counter() - started
+
+
 def main() -> None:
     # Run as a script, this file's folder is first on sys.path, and its name would
     # shadow the standard library's ``queue`` (which asyncio's helpers import).
@@ -839,7 +858,11 @@ def main() -> None:
         parser.error("PostgreSQL needs --pg-url or LABELOPS_BENCH_PG_URL")
     work = args.workdir or Path(tempfile.mkdtemp(prefix="labelops-bench-queue-"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"load before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores", flush=True)
+    print(
+        f"load before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores; "
+        f"this machine's speed now: {_loop_seconds():.2f} s for {SPEED_LOOP:,} Python additions",
+        flush=True,
+    )
     results = []
     try:
         for db in databases:
