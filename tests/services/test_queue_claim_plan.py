@@ -37,11 +37,16 @@ def _generic_plan(engine: Engine, statement: Any, params: dict[str, Any]) -> dic
         raw = connection.connection.driver_connection
         assert raw is not None
         arguments = sql.SQL(", ").join(sql.Literal(values[name]) for name in compiled.positiontup)
-        connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        # SET LOCAL ends with the transaction; a PREPAREd statement would outlive it on
+        # the pooled connection, so it is deallocated.
+        connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
         connection.exec_driver_sql(f"PREPARE claim AS {compiled.string}")
-        explain = sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE claim({})").format(arguments)
-        plan = connection.exec_driver_sql(explain.as_string(raw)).scalar_one()
-        connection.rollback()
+        try:
+            explain = sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE claim({})").format(arguments)
+            plan = connection.exec_driver_sql(explain.as_string(raw)).scalar_one()
+        finally:
+            connection.exec_driver_sql("DEALLOCATE claim")
+            connection.rollback()
     return plan[0]["Plan"]
 
 

@@ -132,7 +132,7 @@ _TOKEN_CACHE: dict[str, tuple[float, Actor]] = {}
 
 _USERS = cast(Table, User.__table__)
 _TOKENS = cast(Table, ApiToken.__table__)
-_TOKEN_QUERY = (
+TOKEN_LOOKUP = Prepared(
     select(
         _USERS.c.id,
         _USERS.c.username,
@@ -144,7 +144,6 @@ _TOKEN_QUERY = (
     .join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id)
     .where(_TOKENS.c.token_hash == bindparam("token_hash"), _TOKENS.c.revoked_at.is_(None))
 )
-TOKEN_LOOKUP = Prepared(_TOKEN_QUERY)
 """The user of a live token, by ``token_hash``: one row or none (see ``token_actor``)."""
 
 
