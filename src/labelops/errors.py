@@ -47,7 +47,8 @@ class LabelopsError(Exception):
 
     code: str = "error"
 
-    def __init__(self, message_id: str, **params: Any) -> None:
+    def __init__(self, message_id: str, /, **params: Any) -> None:
+        # Positional-only: a message placeholder may be called ``message_id`` or ``self``.
         self.message_id = message_id
         self.params: dict[str, Any] = dict(params)
         super().__init__(self.render("en"))
@@ -75,6 +76,7 @@ class InvalidInput(LabelopsError):
     def __init__(
         self,
         message_id: str,
+        /,
         *,
         file: str | None = None,
         line: int | None = None,

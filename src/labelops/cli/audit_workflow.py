@@ -34,7 +34,7 @@ app.add_typer(gold_app, name="gold")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def _t(message_id: str, **params: object) -> str:
+def _t(message_id: str, /, **params: object) -> str:
     return translate(message_id, settings().lang, **params)
 
 

@@ -50,7 +50,7 @@ import labelops.cli.audit_workflow  # noqa: E402, F401  (adds the workflow to ``
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def _t(message_id: str, **params: object) -> str:
+def _t(message_id: str, /, **params: object) -> str:
     return translate(message_id, settings().lang, **params)
 
 

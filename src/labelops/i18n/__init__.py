@@ -42,11 +42,12 @@ def catalog() -> dict[str, dict[str, str]]:
     return merged
 
 
-def translate(message_id: str, lang: str = DEFAULT_LANGUAGE, **params: Any) -> str:
+def translate(message_id: str, lang: str = DEFAULT_LANGUAGE, /, **params: Any) -> str:
     """The text of ``message_id`` in ``lang`` with ``{name}`` placeholders filled.
 
-    Unknown ids render as the id itself (so a missing entry is visible, not fatal);
-    a test checks that every id used in the code exists.
+    ``message_id`` and ``lang`` are positional-only, so a placeholder may have any name,
+    ``{lang}`` included. Unknown ids render as the id itself (so a missing entry is
+    visible, not fatal); a test checks that every id used in the code exists.
     """
     texts = catalog().get(message_id)
     if texts is None:

@@ -42,6 +42,7 @@ from labelops.services._item_schema import (
     type_name,
     wrong_type,
 )
+from labelops.services._json_errors import json_syntax_message
 from labelops.text.encoding import decode_utf8_strict, find_encoding_problem
 
 _CHUNK_BYTES: Final = 8 * 1024 * 1024
@@ -190,9 +191,8 @@ def _json_line_problem(raw: bytes, line: int, exc: ValueError) -> RowProblem:
         return problem(line, None, encoding.message_id, byte_offset=encoding.byte_offset)
     if b"\x00" in raw:
         return problem(line, None, "itemfiles.nul_character")
-    column = getattr(exc, "colno", None)
-    reason = getattr(exc, "msg", str(exc))
-    return problem(line, None, "itemfiles.malformed_json", reason=reason, column=column)
+    message_id, params = json_syntax_message(exc)
+    return problem(line, None, message_id, **params)
 
 
 # --------------------------------------------------------------------------------------
@@ -349,9 +349,8 @@ def _json_cell(cell: str, name: str, line: int, pre: list[RowProblem]) -> Any:
     try:
         return orjson.loads(cell)
     except orjson.JSONDecodeError as exc:
-        pre.append(
-            problem(line, name, "itemfiles.malformed_json", reason=exc.msg, column=exc.colno)
-        )
+        message_id, params = json_syntax_message(exc)
+        pre.append(problem(line, name, message_id, **params))
         return None
 
 
@@ -404,13 +403,8 @@ def label_studio_records(path: Path, display: str, layout: FileLayout) -> Iterat
         tasks = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         decode_utf8_strict(data, file=display)
-        raise InvalidInput(
-            "itemfiles.malformed_json",
-            file=display,
-            line=exc.lineno,
-            reason=exc.msg,
-            column=exc.colno,
-        ) from exc
+        message_id, params = json_syntax_message(exc)
+        raise InvalidInput(message_id, file=display, line=exc.lineno, **params) from exc
     if type(tasks) is dict:
         tasks = [tasks]
     if type(tasks) is not list:

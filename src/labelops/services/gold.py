@@ -26,6 +26,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from labelops.errors import InvalidInput, InvalidRows, NotFound, RowProblem
+from labelops.services._json_errors import json_syntax_message
 from labelops.services._tx import transaction
 from labelops.services.audit_trail import record_event
 from labelops.services.labelling import validate_label_value
@@ -265,9 +266,8 @@ def read_gold_file(path: Path) -> list[GoldRow]:
             try:
                 parsed = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InvalidInput(
-                    "errors.file.bad_json", file=file, line=number, reason=exc.msg
-                ) from exc
+                message_id, params = json_syntax_message(exc)
+                raise InvalidInput(message_id, file=file, line=number, **params) from exc
             if not isinstance(parsed, dict):
                 raise InvalidInput("errors.gold.not_object", file=file, line=number)
             records.append((number, parsed))

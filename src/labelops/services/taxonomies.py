@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labelops.errors import Conflict, InvalidInput, NotFound
+from labelops.services._json_errors import json_syntax_message
 from labelops.services._tx import transaction
 from labelops.services.audit_trail import record_event
 from labelops.services.policy import Actor, authorize
@@ -65,14 +66,23 @@ def read_taxonomy_file(path: Path) -> TaxonomySpec:
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except json.JSONDecodeError as exc:
-        raise InvalidInput(
-            "errors.file.bad_json", file=file, line=exc.lineno, reason=exc.msg
-        ) from exc
+        message_id, params = json_syntax_message(exc)
+        raise InvalidInput(message_id, file=file, line=exc.lineno, **params) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         mark_line: int | None = int(mark.line) + 1 if mark is not None else None
+        mark_column: int | None = int(mark.column) + 1 if mark is not None else None
+        reason = " ".join(
+            str(part)
+            for part in (getattr(exc, "context", None), getattr(exc, "problem", None))
+            if part
+        )
         raise InvalidInput(
-            "errors.file.bad_yaml", file=file, line=mark_line, reason=str(exc)
+            "errors.yaml.syntax",
+            file=file,
+            line=mark_line,
+            column=mark_column,
+            reason=reason or str(exc),
         ) from exc
     return parse_taxonomy(data, file=file)
 
@@ -121,10 +131,11 @@ def parse_taxonomy(data: Any, *, file: str | None = None) -> TaxonomySpec:
         for lang in _LANGS:
             if not isinstance(name.get(lang), str) or not name[lang].strip():
                 raise InvalidInput(
-                    "errors.taxonomy.missing_language",
+                    "errors.taxonomy.label_name_missing",
                     file=file,
                     field=f"{where}.name.{lang}",
-                    lang=lang,
+                    label=label_key,
+                    language=lang,
                 )
         definition = label.get("definition") or {}
         if not isinstance(definition, dict):
@@ -132,10 +143,11 @@ def parse_taxonomy(data: Any, *, file: str | None = None) -> TaxonomySpec:
         for lang in _LANGS:
             if not isinstance(definition.get(lang, ""), str):
                 raise InvalidInput(
-                    "errors.taxonomy.missing_language",
+                    "errors.taxonomy.label_definition_not_text",
                     file=file,
                     field=f"{where}.definition.{lang}",
-                    lang=lang,
+                    label=label_key,
+                    language=lang,
                 )
         examples = label.get("examples") or []
         if not isinstance(examples, list):

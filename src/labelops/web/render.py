@@ -194,7 +194,7 @@ def render_page(
     lang = page_language(request, actor)
     web_session = ensure_session(request)
 
-    def t(message_id: str, **params: Any) -> str:
+    def t(message_id: str, /, **params: Any) -> str:
         return translate(message_id, lang, **params)
 
     html = (
@@ -230,7 +230,7 @@ def render_fragment(request: Request, template: str, actor: Actor, **context: An
     """Render a partial template (no layout) in the actor's language."""
     lang = page_language(request, actor)
 
-    def t(message_id: str, **params: Any) -> str:
+    def t(message_id: str, /, **params: Any) -> str:
         return translate(message_id, lang, **params)
 
     return (
