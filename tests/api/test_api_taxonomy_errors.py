@@ -12,7 +12,10 @@ from factories import TAXONOMY, make_world
 
 @pytest.mark.parametrize(
     ("accept_language", "expected"),
-    [("en", "Label 'gambling' has no name in zh-Hant"), ("zh-TW", "標籤「gambling」缺少 zh-Hant 名稱")],
+    [
+        ("en", "Label 'gambling' has no name in zh-Hant"),
+        ("zh-TW", "標籤「gambling」缺少 zh-Hant 名稱"),
+    ],
 )
 def test_a_label_without_a_zh_hant_name_is_a_422_naming_label_and_field(
     client, session, accept_language, expected

@@ -51,7 +51,9 @@ def test_a_placeholder_named_like_a_parameter_of_the_renderer_is_rendered(name: 
         assert LabelopsError("errors.test.placeholder", **{name: "X"}).render("en") == "got X"
         error = InvalidInput("errors.test.placeholder", file="f.yaml", field="a", **{name: "X"})
         assert error.render("en") == "f.yaml, field 'a': got X"
-        row = RowProblem(line=3, field=None, message_id="errors.test.placeholder", params={name: "X"})
+        row = RowProblem(
+            line=3, field=None, message_id="errors.test.placeholder", params={name: "X"}
+        )
         assert row.render("en", "f.jsonl").endswith("got X")
     finally:
         del cached()["errors.test.placeholder"]

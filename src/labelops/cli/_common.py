@@ -9,10 +9,10 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 
 from labelops.config import Settings, get_settings
 from labelops.errors import (
@@ -24,10 +24,46 @@ from labelops.errors import (
     PermissionDenied,
 )
 
-__all__ = ["EXIT_CODES", "cli_command", "console", "emit_json", "err_console", "settings"]
+__all__ = [
+    "EXIT_CODES",
+    "PipeFriendlyConsole",
+    "cli_command",
+    "console",
+    "emit_json",
+    "err_console",
+    "settings",
+]
 
-console = Console()
-err_console = Console(stderr=True)
+_UNWRAPPED_WIDTH = 100_000
+"""Width of a console that is not a terminal: wide enough that no line is ever wrapped."""
+
+
+class PipeFriendlyConsole(Console):
+    """A Rich console that wraps lines only on a terminal.
+
+    Rich assumes 80 columns (or the width of whichever standard stream is a terminal) when
+    its output is piped or redirected, and breaks long messages there, in the middle of a
+    word or a file name. A script or a log reading the output wants each message on one
+    line and each table at its natural width, so off a terminal the console is as wide as
+    it needs to be. Whether the file is a terminal is asked on every print, because the
+    same console object serves every command (and ``CliRunner`` swaps ``sys.stdout``).
+    """
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        """The terminal's size; off a terminal, an unbounded width."""
+        dimensions = Console.size.fget(self)  # type: ignore[attr-defined]
+        if self._width is None and not self.is_terminal:
+            return ConsoleDimensions(_UNWRAPPED_WIDTH, dimensions.height)
+        return cast(ConsoleDimensions, dimensions)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+console = PipeFriendlyConsole()
+err_console = PipeFriendlyConsole(stderr=True)
 
 EXIT_CODES: dict[type[LabelopsError], int] = {
     InvalidInput: 2,

@@ -230,7 +230,7 @@ def items(audit: int, json: JsonOption = False) -> None:
 @app.command("review")
 @cli_command
 def review(audit: int, json: JsonOption = False) -> None:
-    """Show the next label to review, blind (answer it with ``audit verdict``)."""
+    """Show the next label to review, blind (answer it with: labelops audit verdict)."""
     from labelops.cli.main import open_session
 
     with open_session() as session:

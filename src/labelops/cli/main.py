@@ -17,7 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from labelops.cli._common import cli_command, console, emit_json, settings
+from labelops.cli._common import cli_command, console, emit_json, err_console, settings
 from labelops.errors import InvalidInput
 from labelops.i18n import translate
 from labelops.services import directory, export, finals, imports, projects, taxonomies
@@ -308,13 +308,16 @@ def project_list(json: JsonOption = False) -> None:
 
 
 def _progress() -> Progress:
+    """A progress bar on stderr, shown only on a terminal: stdout carries the result
+    alone (``--json`` prints exactly one JSON document)."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed:,.0f}"),
         TimeElapsedColumn(),
-        console=console,
+        console=err_console,
         transient=True,
+        disable=not err_console.is_terminal,
     )
 
 

@@ -285,7 +285,7 @@ def aggregate_command(
     encoded = read_answers(file)
     gold_labels = read_gold(gold)
     lang = _lang()
-    with console.status(translate("quality.cli_fitting", lang, method=method.value)):
+    with err_console.status(translate("quality.cli_fitting", lang, method=method.value)):
         model = make_aggregator(method.value).fit(encoded, gold=gold_labels)
     probas = model.probas_.to_numpy()
     best = probas.argmax(axis=1)
