@@ -100,7 +100,6 @@ def test_metadata_is_json_ready() -> None:
         "landing_domain",
         "campaign_id",
         "daily_budget_usd",
-        "template",
     }
     json.dumps([item.metadata for item in _items()])
     assert hash(item)  # frozen and hashable even with a metadata dict

@@ -68,8 +68,9 @@ class DemoItem:
     true_label: str
     """Key of the correct label in the ``ads-policy`` taxonomy."""
     metadata: dict[str, str | int | float] = field(hash=False)
-    """Ad-system fields a labeller sees: placement, format, landing domain, campaign id,
-    daily budget (USD) and the template that produced the text."""
+    """Ad-system fields a labeller sees: placement, format, landing domain, campaign id
+    and daily budget (USD). Nothing here may tell the answer: the true label lives only
+    in :attr:`true_label`, which the demo seed keeps out of the items it imports."""
 
 
 def load_demo_taxonomy() -> dict[str, Any]:
@@ -122,7 +123,7 @@ def generate_demo_items(n: int, *, seed: int = 7) -> list[DemoItem]:
         language: Language = "zh-Hant" if rng.random() < _ZH_SHARE else "en"
         market = _pick_market(rng, label, language)
         for _ in range(_MAX_TRIES):
-            template_no, template = _pick_template(rng, label, language, market)
+            template = _pick_template(rng, label, language, market)
             advertiser = rng.choice(_ADVERTISERS[label][language])
             text = _fill(template, rng, _Context(market, language), advertiser)
             if text not in seen:
@@ -140,7 +141,7 @@ def generate_demo_items(n: int, *, seed: int = 7) -> list[DemoItem]:
                 market=market,
                 language=language,
                 true_label=label,
-                metadata=_metadata(rng, label, language, template_no),
+                metadata=_metadata(rng, label),
             )
         )
     return items
@@ -164,26 +165,22 @@ def _pick_market(rng: random.Random, label: str, language: Language) -> str:
     return rng.choices(["US", "SG", "HK", "TW"], weights=[60, 20, 10, 10])[0]
 
 
-def _pick_template(
-    rng: random.Random, label: str, language: Language, market: str
-) -> tuple[int, str]:
+def _pick_template(rng: random.Random, label: str, language: Language, market: str) -> str:
     pool = list(_TEMPLATES[label][language])
     if market == "HK" and language == "zh-Hant":
         pool += _HK_TEMPLATES.get(label, [])
-    number = rng.randrange(len(pool))
-    return number, pool[number]
+    return pool[rng.randrange(len(pool))]
 
 
-def _metadata(
-    rng: random.Random, label: str, language: Language, template_no: int
-) -> dict[str, str | int | float]:
+def _metadata(rng: random.Random, label: str) -> dict[str, str | int | float]:
+    # No field names the template or the label: labellers see metadata (issue #19, where
+    # a "template" field of "<label>/<language>/<n>" handed them the answer).
     return {
         "placement": rng.choice(["feed", "stories", "reels", "search", "right_column"]),
         "format": rng.choices(["image", "video", "carousel", "text"], weights=[5, 3, 2, 1])[0],
         "landing_domain": _domain(rng, shady=label != "compliant"),
         "campaign_id": f"cmp-{rng.randrange(10**7):07d}",
         "daily_budget_usd": round(rng.lognormvariate(3.5, 1.0), 2),
-        "template": f"{label}/{language}/{template_no}",
     }
 
 
