@@ -21,8 +21,13 @@ node_modules/.installed: package.json
 	elif [ -f package.json ]; then npm install --silent --no-audit --no-fund; fi
 	@mkdir -p node_modules && touch node_modules/.installed
 
+# `make demo PORT=8080 HOST=0.0.0.0`. HOST is taken from the command line only: many
+# shells export HOST as the machine's name, which must not decide what the demo binds to.
+PORT ?= 8000
+DEMO_HOST := $(if $(filter command line,$(origin HOST)),$(HOST),127.0.0.1)
+
 demo: $(STAMP)
-	$(BIN)/labelops demo
+	$(BIN)/labelops demo --host '$(DEMO_HOST)' --port '$(PORT)'
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
