@@ -128,6 +128,10 @@ def test_every_help_page_shows_its_text_without_markup(path):
     first_line = (command.help or "").strip().splitlines()[0] if command.help else ""
     flat = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.stdout).split())
     assert " ".join(first_line.split()) in flat  # no word eaten as Rich markup
+    for param in command.params:
+        text = getattr(param, "help", None)
+        if text and not getattr(param, "hidden", False):
+            assert " ".join(text.split()) in flat, (param.name, text)
 
 
 def _assert_zh_json_error(text: str, line: int) -> None:
