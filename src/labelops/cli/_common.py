@@ -9,7 +9,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console, ConsoleDimensions
@@ -52,10 +52,10 @@ class PipeFriendlyConsole(Console):
     @property
     def size(self) -> ConsoleDimensions:
         """The terminal's size; off a terminal, an unbounded width."""
-        dimensions = Console.size.fget(self)  # type: ignore[attr-defined]
+        dimensions = super().size
         if self._width is None and not self.is_terminal:
             return ConsoleDimensions(_UNWRAPPED_WIDTH, dimensions.height)
-        return cast(ConsoleDimensions, dimensions)
+        return dimensions
 
     @size.setter
     def size(self, new_size: tuple[int, int]) -> None:
