@@ -47,13 +47,17 @@ class TaxonomySpec:
     source: Mapping[str, Any]
 
 
-def read_taxonomy_file(path: Path) -> TaxonomySpec:
+def read_taxonomy_file(path: Path, *, display: str | None = None) -> TaxonomySpec:
     """Read and validate a taxonomy YAML or JSON file.
+
+    Args:
+        display: The file's name in messages (an upload's own name, not the temporary
+            copy's); default: ``path``.
 
     Raises:
         InvalidInput: Unreadable file, bad syntax (with line) or a bad field.
     """
-    file = str(path)
+    file = display or str(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:

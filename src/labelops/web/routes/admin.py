@@ -196,7 +196,7 @@ def taxonomies_upload(session: SessionDep, actor: PageActor, file: UploadFile) -
     """Publish a taxonomy version from an uploaded YAML or JSON file."""
     with tempfile.TemporaryDirectory(prefix="labelops-upload-") as folder:
         path = save_upload(file, Path(folder))
-        spec = taxonomies.read_taxonomy_file(path)
+        spec = taxonomies.read_taxonomy_file(path, display=Path(file.filename or path.name).name)
     taxonomy, created = taxonomies.create_taxonomy(session, actor, spec)
     ok = "web.ok.taxonomy" if created else "web.ok.taxonomy_same"
     return RedirectResponse(f"/admin/taxonomies/{taxonomy.id}?ok={ok}", status_code=303)
