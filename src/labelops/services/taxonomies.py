@@ -82,7 +82,7 @@ def read_taxonomy_file(path: Path, *, display: str | None = None) -> TaxonomySpe
             if part
         )
         raise InvalidInput(
-            "errors.yaml.syntax",
+            "errors.yaml.syntax" if mark_column is not None else "errors.yaml.invalid",
             file=file,
             line=mark_line,
             column=mark_column,
