@@ -178,3 +178,13 @@ def test_zh_hant_yaml_taxonomy_error_is_in_chinese(runner, tmp_path, monkeypatch
     assert re.search(
         r"policy.yaml, 第 \d+ 行: YAML 格式錯誤，第 \d+ 字元（解析器訊息：.+）", result.stderr
     )
+
+
+def test_zh_hant_error_types_file_error_is_in_chinese(runner, tmp_path, monkeypatch):
+    source = tmp_path / "error-types.json"
+    source.write_text('[{"key": "a", "name_en": "A", "name_zh": "甲"},\n]\n', encoding="utf-8")
+    monkeypatch.setenv("LABELOPS_LANG", "zh-Hant")
+    result = _run(runner, "audit", "error-types-set", str(source))
+    assert result.exit_code == 2
+    assert str(source) in result.stderr
+    _assert_zh_json_error(result.stderr, 2)

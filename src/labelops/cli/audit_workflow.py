@@ -24,6 +24,7 @@ from labelops.cli.audit import app
 from labelops.errors import InvalidInput
 from labelops.i18n import translate
 from labelops.services import audits, directory, disputes, feedback, gold, lots, projects, rework
+from labelops.services.json_errors import json_syntax_message
 from labelops.services.policy import SYSTEM_ACTOR
 
 __all__ = ["gold_app"]
@@ -549,8 +550,14 @@ def error_types_set(file: Path) -> None:
 
     try:
         data = json_module.loads(file.read_text(encoding="utf-8"))
+    except json_module.JSONDecodeError as exc:
+        message_id, params = json_syntax_message(exc)
+        raise InvalidInput(message_id, file=str(file), line=exc.lineno, **params) from exc
+    except (OSError, ValueError) as exc:
+        raise InvalidInput("errors.audit.error_types_file", file=str(file)) from exc
+    try:
         types = [(str(t["key"]), str(t["name_en"]), str(t["name_zh"])) for t in data]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (KeyError, TypeError) as exc:
         raise InvalidInput("errors.audit.error_types_file", file=str(file)) from exc
     with open_session() as session:
         rows = audits.create_error_type_list(session, SYSTEM_ACTOR, types)

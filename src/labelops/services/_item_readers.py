@@ -42,7 +42,7 @@ from labelops.services._item_schema import (
     type_name,
     wrong_type,
 )
-from labelops.services._json_errors import json_syntax_message
+from labelops.services.json_errors import json_syntax_message
 from labelops.text.encoding import decode_utf8_strict, find_encoding_problem
 
 _CHUNK_BYTES: Final = 8 * 1024 * 1024

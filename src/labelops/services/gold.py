@@ -26,9 +26,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from labelops.errors import InvalidInput, InvalidRows, NotFound, RowProblem
-from labelops.services._json_errors import json_syntax_message
 from labelops.services._tx import transaction
 from labelops.services.audit_trail import record_event
+from labelops.services.json_errors import json_syntax_message
 from labelops.services.labelling import validate_label_value
 from labelops.services.policy import Actor, authorize, scope_to_vendor
 from labelops.services.projects import ProjectContext, get_project, load_project_context

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labelops.errors import Conflict, InvalidInput, NotFound
-from labelops.services._json_errors import json_syntax_message
 from labelops.services._tx import transaction
 from labelops.services.audit_trail import record_event
+from labelops.services.json_errors import json_syntax_message
 from labelops.services.policy import Actor, authorize
 from labelops.store.models import Project, Taxonomy, TaxonomyLabel
 from labelops.types import LabelMode
