@@ -66,7 +66,9 @@ def test_readme_quickstart_ends_with_final_labels(tmp_path):
     assert "3 final, 0 need adjudication, 0 incomplete" in output
     rows = [
         json.loads(line)
-        for line in (tmp_path / "final.jsonl").read_text(encoding="utf-8").splitlines()
+        for line in (tmp_path / "quickstart" / "final.jsonl")
+        .read_text(encoding="utf-8")
+        .splitlines()
     ]
     assert sorted(
         (r["external_id"], r["status"], r["final_label"], r["n_labels"]) for r in rows
