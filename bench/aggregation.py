@@ -24,8 +24,8 @@ many iterations as ours took (``tol=-inf``), the same work, and compares labels 
     python bench/aggregation.py --cli-10m      # only the CLI on a 10M-row file (time, peak RSS)
     python bench/aggregation.py --oracle-table # crowd-kit accuracy on the oracle-test datasets
 
-``--oracle-table`` regenerates the recorded constants of
-``tests/quality/test_aggregation_oracle.py`` (``RECORDED``).
+``--oracle-table`` prints crowd-kit's accuracy on every data set and method, for reference
+(``tests/quality/test_aggregation_oracle.py`` runs crowd-kit live on its chosen cases).
 """
 
 from __future__ import annotations

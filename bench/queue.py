@@ -17,7 +17,9 @@ from ``/proc/<pid>/status``). Per database it measures:
 * server memory: VmHWM (peak RSS) of the server processes.
 
 Label Studio 1.23.2's figures, measured on this machine earlier (its pip server on
-SQLite, one labeller), are printed beside ours for reference; they are not re-run here.
+SQLite, one labeller; recorded here on 2026-11-25), are printed beside ours for
+reference; they are not re-run here, and each says the size it was measured at, which
+is not ours (the column's header and a note under the table say so).
 
 Run::
 
@@ -72,14 +74,16 @@ TAXONOMY: dict[str, Any] = {
     ],
 }
 
-# Label Studio 1.23.2 on this machine (pip server, SQLite, one labeller).
+# Label Studio 1.23.2 on this machine (pip server, SQLite, one labeller), remembered:
+# measured once, recorded on LABEL_STUDIO_MEASURED, at the size in brackets.
+LABEL_STUDIO_MEASURED = "2026-11-25"
 LABEL_STUDIO = {
-    "import_10k": "5,700/s",
+    "import_10k": "5,700/s (10k)",
     "import_big": "6,500/s (50k)",
-    "export": "700-1,000/s",
-    "next_new_10k": "37-41 / p99 53-62",
+    "export": "700-1,000/s (size not recorded)",
+    "next_new_10k": "37-41 / p99 53-62 (10k)",
     "next_new_big": "72-89 / p99 115-262 (50k)",
-    "submit": "40-52 (median)",
+    "submit": "40-52 median (size not recorded)",
     "rss": "340 idle, 440-780 peak",
 }
 
@@ -794,7 +798,12 @@ def print_table(results: list[Figures], args: argparse.Namespace) -> None:
         "sat": str(args.saturation_labellers),
         "crowd": f"{args.realistic_labellers:,}",
     }
-    header = ["measure", *(f.db for f in results), "Label Studio 1.23.2", "target"]
+    header = [
+        "measure",
+        *(f.db for f in results),
+        f"Label Studio 1.23.2 (remembered, {LABEL_STUDIO_MEASURED})",
+        "target",
+    ]
     table = [header]
     for title, key, ls_key, target in ROWS:
         table.append(
@@ -810,6 +819,11 @@ def print_table(results: list[Figures], args: argparse.Namespace) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
         if number == 0:
             print("  ".join("-" * width for width in widths))
+    print(
+        f"Label Studio column: figures measured on this machine and recorded on "
+        f"{LABEL_STUDIO_MEASURED}, at the sizes in brackets, not in this run; ours are "
+        f"at {names['small']} / {names['big']} items."
+    )
 
 
 SPEED_LOOP = 10_000_000

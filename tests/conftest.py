@@ -3,6 +3,7 @@
 
 The same suite runs on both databases: CI runs it once with no URL (SQLite) and once
 with ``LABELOPS_DATABASE_URL=postgresql://...``.
+Real data sets: see ``tests/real_data.py`` (samples always, full sets when present).
 """
 
 from __future__ import annotations
@@ -22,18 +23,20 @@ from labelops.config import Settings
 from labelops.store.engine import create_engine_for, make_session_factory
 from labelops.store.migrate import upgrade
 from labelops.store.models import Base
+from real_data import FULL_DATA, SAMPLE_DATA
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 POSTGRES_URL = os.environ.get("LABELOPS_DATABASE_URL", "")
 
 
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The read-only real datasets (``../shared/data``)."""
-    if not SHARED_DATA.is_dir():
-        pytest.fail(f"real data folder missing: {SHARED_DATA}")
-    return SHARED_DATA
+@pytest.fixture(scope="session", params=["sample", "full"])
+def real_data(request: pytest.FixtureRequest) -> Path:
+    """Root of the real data sets (read-only): the committed samples (``tests/data``),
+    then the full sets (``../shared/data``), skipped saying so when not present."""
+    if request.param == "sample":
+        return SAMPLE_DATA
+    if not FULL_DATA.is_dir():
+        pytest.skip(f"full data set not present: {FULL_DATA} (the sample form ran)")
+    return FULL_DATA
 
 
 @pytest.fixture(scope="session")

@@ -141,11 +141,11 @@ def test_listing_commands_take_json(runner):
         assert isinstance(json.loads(out), list)
 
 
-def test_import_maps_a_column_of_another_name(runner, shared_data):
+def test_import_maps_a_column_of_another_name(runner, real_data):
     """The real cofacts CSV keys its rows ``id``: the error says how to map it, and
     ``--column external_id=id`` imports it as is."""
     _setup(runner)
-    source = shared_data / "cofacts-flow-categories-zhtw" / "dev.csv"
+    source = real_data / "cofacts-flow-categories-zhtw" / "dev.csv"
     code, out = _run(runner, "import", "ads-q4", str(source))
     assert code == 2 and "dev.csv" in out and "--column external_id=id" in out
     code, out = _run(runner, "import", "ads-q4", str(source), "--column", "external_id", "--json")
@@ -162,12 +162,12 @@ def test_import_maps_a_column_of_another_name(runner, shared_data):
     assert (report["n_rows"], report["n_created"]) == (len(texts), len(set(texts)))
 
 
-def test_import_a_file_without_ids_with_hash_ids(runner, shared_data, tmp_path, monkeypatch):
+def test_import_a_file_without_ids_with_hash_ids(runner, real_data, tmp_path, monkeypatch):
     """The real tg-spam CSV has ``target,input`` and no id: the error (here in zh-Hant)
     names --hash-ids; with it and --skip-invalid the good rows land, the ten bad ones
     (no text, three fields) go to the report, and a second run creates nothing."""
     _setup(runner)
-    source = shared_data / "tg-spam-zh" / "train.csv"
+    source = real_data / "tg-spam-zh" / "train.csv"
     monkeypatch.setenv("LABELOPS_LANG", "zh-Hant")
     code, out = _run(runner, "import", "ads-q4", str(source), "--column", "text=input")
     assert code == 2 and "train.csv" in out and "--hash-ids" in out and "缺少必要欄位" in out

@@ -1,4 +1,8 @@
-"""Fixtures of the quality tests: real data from ../shared/data (read-only) and loaders."""
+"""Fixtures of the quality tests: loaders of the real data sets.
+
+They read the root conftest's ``real_data``: the committed samples always, the full sets
+in ``../shared/data`` when present (skipped, saying so, when not); one rule for the suite.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 TIS_SETS = [
     "d_Duck_Identification",
@@ -21,10 +23,9 @@ SNOW_SETS = ["rte", "temp", "wsd"]
 
 
 @pytest.fixture(scope="session")
-def data_dir() -> Path:
-    if not DATA.is_dir():
-        pytest.skip("shared data folder not present")
-    return DATA
+def data_dir(real_data: Path) -> Path:
+    """The root of the real data sets this test runs on (sample or full)."""
+    return real_data
 
 
 def load_truth_inference(data_dir: Path, name: str) -> tuple[pd.DataFrame, pd.Series]:

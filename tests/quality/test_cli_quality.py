@@ -10,13 +10,15 @@ import pytest
 from typer.testing import CliRunner
 
 from labelops.cli.quality import app
+from real_data import is_full
 
 runner = CliRunner()
 
 
 @pytest.fixture()
-def dog_csv(tmp_path, crowd_dataset):
+def dog_csv(tmp_path, crowd_dataset, data_dir):
     answers, truth = crowd_dataset("s4_Dog_data")
+    assert truth.size == (807 if is_full(data_dir) else 50)
     path = tmp_path / "dog.csv"
     answers.rename(columns={"item_id": "item", "labeller_id": "labeller"}).assign(note="x").to_csv(
         path, index=False
@@ -27,7 +29,7 @@ def dog_csv(tmp_path, crowd_dataset):
 
 
 def test_agreement_json(dog_csv):
-    path, _, answers, _ = dog_csv
+    path, _, answers, truth = dog_csv
     result = runner.invoke(
         app,
         ["agreement", str(path), "--metric", "krippendorff-alpha", "--json", "--resamples", "100"],
@@ -41,7 +43,7 @@ def test_agreement_json(dog_csv):
         krippendorff.alpha(wide.to_numpy(), level_of_measurement="nominal"), abs=1e-6
     )
     assert set(payload) == {"metric", "value", "ci_low", "ci_high", "n_items", "n_labellers"}
-    assert payload["n_items"] == 807
+    assert payload["n_items"] == truth.size
 
 
 def test_agreement_by_class(dog_csv):
@@ -75,7 +77,7 @@ def test_aggregate_writes_file(dog_csv, tmp_path):
     assert result.exit_code == 0, result.output
     final = pd.read_csv(out, dtype={"item": str, "label": str})
     assert list(final.columns) == ["item", "label", "probability"]
-    assert len(final) == 807 and final["probability"].between(0, 1).all()
+    assert len(final) == truth.size and final["probability"].between(0, 1).all()
     merged = final.set_index("item")["label"].reindex(truth.index)
     assert (merged == truth).mean() > 0.84
 

@@ -16,17 +16,18 @@ from labelops.services.auth import actor_for_user
 from labelops.services.policy import SYSTEM_ACTOR
 from labelops.store.models import FinalLabel, Item, Task
 from labelops.types import Role
+from real_data import is_full
 
 DUCK = Path("truth-inference-survey") / "d_Duck_Identification" / "answer.csv"
 
 
-def test_duck_workers_through_the_queue_match_independent_majority(session, shared_data):
+def test_duck_workers_through_the_queue_match_independent_majority(session, real_data):
     answers: dict[str, dict[str, str]] = defaultdict(dict)
-    with open(shared_data / DUCK, newline="", encoding="utf-8") as handle:
+    with open(real_data / DUCK, newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             answers[row["worker"]][row["question"]] = row["answer"]
     every_item = sorted({question for given in answers.values() for question in given})
-    assert (len(answers), len(every_item)) == (39, 108)
+    assert (len(answers), len(every_item)) == (39, 108 if is_full(real_data) else 16)
     # A fixed quarter of the images keeps the run short; all 39 workers take part.
     items = every_item[::4]
 

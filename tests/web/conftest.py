@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from labelops.config import Settings
 from labelops.store.engine import create_engine_for, make_session_factory
 from labelops.store.models import Base
-from web.web_support import CHROMIUM, CHROMIUM_ARGS
+from web.web_support import CHROMIUM_ARGS, chromium_path
 
 
 @dataclass
@@ -86,7 +86,7 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
             yield launched
         finally:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -12,10 +15,28 @@ from labelops.services import directory
 from labelops.services.policy import SYSTEM_ACTOR
 
 PASSWORD = "correct horse battery"
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_NAMES = ("chromium", "chromium-browser")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def chromium_path() -> str:
+    """The chromium the browser tests drive: ``LABELOPS_CHROMIUM``, else the first of
+    ``chromium`` / ``chromium-browser`` on the PATH; fails saying how to get one."""
+    configured = os.environ.get("LABELOPS_CHROMIUM", "")
+    if configured:
+        if not os.access(configured, os.X_OK):
+            pytest.fail(f"LABELOPS_CHROMIUM={configured} is not an executable file")
+        return configured
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail(
+        "chromium not found: `make test` installs Debian's chromium when run as root; "
+        "else run `sudo apt-get install chromium` or set LABELOPS_CHROMIUM=/path/to/chromium"
+    )
 
 
 def give_passwords(session: Session, world, *usernames: str) -> None:
