@@ -413,7 +413,25 @@ def test_the_forged_admin_chain_is_closed(
 
 def test_the_default_layout_keeps_secrets_out_of_the_media_root(tmp_path: Path):
     settings = Settings(home=tmp_path / "home")
-    assert settings.resolved_media_root == tmp_path / "home" / "media"
+    root = settings.resolved_media_root
+    assert root == tmp_path / "home" / "media"
+    database = Path(settings.resolved_database_url.removeprefix("sqlite:///"))
+    for secret in (database, settings.home / "session_secret"):
+        assert secret.parent == tmp_path / "home" and not secret.is_relative_to(root)
+
+
+def test_a_pipe_or_a_folder_stored_directly_is_not_served(
+    web: TestClient, world: World, session: Session, home: Path
+):
+    _import(session, world, home, _rows("banner.png")[:1])
+    os.mkfifo(home / "media" / "pipe.png")
+    (home / "media" / "album").mkdir()
+    login(web, "labeller-a1")
+    assignment = _lease(web, world)
+    for stored in ("pipe.png", "album"):
+        _smuggle(session, stored)
+        assert web.get(f"/w/media/{assignment}/0").status_code == 404
+        assert 'class="media-missing"' in web.get(f"/w/cards/{assignment}").text
 
 
 @pytest.mark.parametrize("where", ["home", "filesystem root", "database folder"])

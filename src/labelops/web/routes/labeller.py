@@ -39,7 +39,10 @@ class _OpenFileResponse(FileResponse):
     """A ``FileResponse`` (ranges, ETag, HEAD) over a file already opened and checked.
 
     The path is never opened again: what was checked inside the media root (a regular
-    file, opened without following a last symbolic link) is what is sent.
+    file, opened without following a last symbolic link) is what is sent. It overrides
+    Starlette's ``FileResponse._open_file`` (Starlette 1.x) and turns off the
+    ``pathsend`` extension; ``tests/security/test_media_paths.py`` checks the bytes and a
+    range request, so a Starlette change that bypasses this fails there.
     """
 
     def __init__(self, handle: BinaryIO, status: os.stat_result, **options: Any) -> None:
