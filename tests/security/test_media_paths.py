@@ -412,7 +412,7 @@ def test_the_forged_admin_chain_is_closed(
 
 
 def test_the_default_layout_keeps_secrets_out_of_the_media_root(tmp_path: Path):
-    settings = Settings(home=tmp_path / "home")
+    settings = Settings(home=tmp_path / "home", database_url=None, media_root=None)
     root = settings.resolved_media_root
     assert root == tmp_path / "home" / "media"
     database = Path(settings.resolved_database_url.removeprefix("sqlite:///"))
