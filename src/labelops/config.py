@@ -7,9 +7,10 @@ import time.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -21,7 +22,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LABELOPS_", extra="ignore")
 
     home: Path = Field(default=Path(".labelops"))
-    """Folder for the default SQLite database, reports and media (``LABELOPS_HOME``)."""
+    """Folder for the default SQLite database, the session secret and (in ``media/``) the
+    media files (``LABELOPS_HOME``)."""
+    media_root: Path | None = None
+    """The only folder item media are read from (``LABELOPS_MEDIA_ROOT``; default
+    ``home/media``): items name their files relative to it, and the import, the item cards
+    and ``/w/media`` all resolve them inside it (``labelops.media.paths``). It may not be
+    the filesystem root, nor hold the database file or ``home/session_secret``."""
     database_url: str | None = None
     """SQLAlchemy URL (``LABELOPS_DATABASE_URL``); default: SQLite file in ``home``."""
     lang: str = "en"
@@ -63,6 +70,37 @@ class Settings(BaseSettings):
         from labelops.i18n import normalise_language
 
         return normalise_language(value)
+
+    @model_validator(mode="after")
+    def _media_root_holds_no_secret(self) -> Settings:
+        """Refuse a media root that would serve the database file or the session secret."""
+        from sqlalchemy.engine import make_url
+
+        from labelops.errors import InvalidInput
+
+        root = os.path.realpath(self.resolved_media_root)
+        if root == os.path.realpath(os.sep):
+            raise InvalidInput("media.root_filesystem", field="media_root", root=root)
+        secrets = [self.home / "session_secret"]
+        database = make_url(self.resolved_database_url)
+        if database.get_backend_name() == "sqlite" and database.database not in (
+            None,
+            "",
+            ":memory:",
+        ):
+            secrets.append(Path(database.database))
+        for secret in secrets:
+            real = os.path.realpath(secret)
+            if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
+                raise InvalidInput(
+                    "media.root_holds_secret", field="media_root", root=root, secret=real
+                )
+        return self
+
+    @property
+    def resolved_media_root(self) -> Path:
+        """The media root actually used (``home/media`` unless one is set)."""
+        return self.media_root if self.media_root is not None else self.home / "media"
 
     @property
     def resolved_database_url(self) -> str:

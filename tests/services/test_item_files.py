@@ -469,7 +469,7 @@ def test_not_a_parquet_file(tmp_path: Path) -> None:
 LS_EXPORT = [
     {
         "id": 101,
-        "data": {"text": "免費領取紅包", "image": "/data/upload/1/a.png"},
+        "data": {"text": "免費領取紅包", "image": "upload/1/a.png"},
         "annotations": [
             {
                 "id": 1,
@@ -529,7 +529,7 @@ def test_label_studio_export(tmp_path: Path) -> None:
         (1, "101", None),
         (2, "ad-2", "HK"),
     ]
-    assert result.rows[0].media == (("image", "/data/upload/1/a.png"),)
+    assert result.rows[0].media == (("image", "upload/1/a.png"),)
     assert result.rows[1].metadata == {"label_studio_task_id": 102}
     first, second = result.annotations
     assert first == ImportedAnnotation("101", "7", ("scam",), 12.5, first.created_at, line=1)
@@ -542,6 +542,17 @@ def test_label_studio_export(tmp_path: Path) -> None:
         3.0,
     )
     assert second.created_at is not None and second.created_at.utcoffset() is not None
+
+
+def test_label_studio_upload_paths_are_absolute_and_refused(tmp_path: Path) -> None:
+    """Label Studio's own ``/data/upload/...`` paths name files outside the media root."""
+    task = {"id": 7, "data": {"text": "x", "image": "/data/upload/1/a.png"}}
+    (tmp_path / "export.json").write_bytes(orjson.dumps([task]))
+    result = read_item_file(tmp_path / "export.json")
+    assert result.rows == []
+    assert [(p.line, p.field, p.message_id) for p in result.problems] == [
+        (1, "image", "media.path_absolute")
+    ]
 
 
 def test_label_studio_not_an_array(tmp_path: Path) -> None:

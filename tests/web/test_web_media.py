@@ -51,6 +51,7 @@ def world(session, settings):
                 ],
             }
         ],
+        media_root=settings.resolved_media_root,
     )
     return world
 

@@ -82,6 +82,14 @@ def settings() -> Settings:
     return get_settings()
 
 
+def _language() -> str:
+    """The messages' language; English when the settings themselves are what is wrong."""
+    try:
+        return settings().lang
+    except LabelopsError:
+        return "en"
+
+
 def exit_code_for(error: LabelopsError) -> int:
     """The process exit code of ``error`` (1 for an unmapped LabelopsError)."""
     for kind in type(error).__mro__:
@@ -98,7 +106,7 @@ def cli_command(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except LabelopsError as error:
-            err_console.print(error.render(settings().lang), markup=False, highlight=False)
+            err_console.print(error.render(_language()), markup=False, highlight=False)
             raise typer.Exit(exit_code_for(error)) from error
 
     return wrapper

@@ -359,9 +359,21 @@ def import_command(
             "(the same row always gets the same id)."
         ),
     ] = False,
+    media_root: Annotated[
+        Path | None,
+        typer.Option(
+            help="A folder inside the media root (LABELOPS_MEDIA_ROOT, default "
+            "LABELOPS_HOME/media) that the file's media paths are relative to; items "
+            "store them relative to the media root."
+        ),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
-    """Import items into a project (all or nothing unless --skip-invalid)."""
+    """Import items into a project (all or nothing unless --skip-invalid).
+
+    Media paths are relative to the media root (or to --media-root inside it); absolute
+    paths, '..', folders, devices and links leading out of it are refused.
+    """
     if format not in ("auto", "jsonl", "csv", "tsv", "parquet", "label-studio"):
         raise InvalidInput("errors.import.format", field="format", value=format)
     columns = parse_column_map(column or [])
@@ -388,6 +400,8 @@ def import_command(
             columns=columns,
             header=header,
             hash_ids=hash_ids,
+            media_root=settings().resolved_media_root,
+            media_folder=media_root,
             # Large files are read and checked in a second process while this one writes.
             read_ahead=file.stat().st_size >= _READ_AHEAD_BYTES,
         )

@@ -13,7 +13,7 @@ bytes of parsing, so probing thousands of files reads only their first kilobytes
 
 from __future__ import annotations
 
-__all__ = ["MediaInfo", "MediaKind", "probe_media"]
+__all__ = ["MediaInfo", "MediaKind", "missing_media", "probe_media", "probe_open_media"]
 
 import os
 import struct
@@ -90,23 +90,52 @@ def probe_media(path: str | os.PathLike[str]) -> MediaInfo:
         ('image', False, 'image/png')
     """
     file = Path(path)
-    ext_kind: MediaKind = "unknown"
-    ext_mime: str | None = None
-    if file.suffix.lower() in _BY_EXTENSION:
-        ext_kind, ext_mime = _BY_EXTENSION[file.suffix.lower()]
     if not file.is_file():
-        return MediaInfo(ext_kind, False, None, ext_mime, None, None)
+        return missing_media(file.name)
     try:
         size = file.stat().st_size
         with file.open("rb") as handle:
-            head = handle.read(_HEAD_BYTES)
-            found = _sniff(head)
-            width_height = _image_size(found[1], head, handle) if found else None
+            return probe_open_media(handle, file.name, size)
     except OSError as exc:
         raise InvalidInput(
             "media.unreadable", file=str(file), reason=exc.strerror or type(exc).__name__
         ) from exc
-    kind, mime = (found[0], found[1]) if found else (ext_kind, ext_mime)
+
+
+def _by_extension(name: str) -> tuple[MediaKind, str | None]:
+    return _BY_EXTENSION.get(os.path.splitext(name)[1].lower(), ("unknown", None))
+
+
+def missing_media(name: str) -> MediaInfo:
+    """What is known of a file that is not there: kind and MIME from its extension only.
+
+    Example:
+        >>> missing_media("banner.webp").mime
+        'image/webp'
+    """
+    kind, mime = _by_extension(name)
+    return MediaInfo(kind, False, None, mime, None, None)
+
+
+def probe_open_media(handle: BinaryIO, name: str, size: int) -> MediaInfo:
+    """Probe a media file already open for reading (from its start), like :func:`probe_media`.
+
+    For callers that open the file themselves (``labelops.media.paths.open_media``: inside
+    the media root, without following a last symbolic link). ``name`` gives the extension
+    to fall back on; ``size`` is the file's size in bytes.
+
+    Raises:
+        InvalidInput: Reading failed.
+    """
+    try:
+        head = handle.read(_HEAD_BYTES)
+        found = _sniff(head)
+        width_height = _image_size(found[1], head, handle) if found else None
+    except OSError as exc:
+        raise InvalidInput(
+            "media.unreadable", file=name, reason=exc.strerror or type(exc).__name__
+        ) from exc
+    kind, mime = (found[0], found[1]) if found else _by_extension(name)
     width, height = width_height if width_height else (None, None)
     return MediaInfo(kind, True, size, mime, width, height)
 

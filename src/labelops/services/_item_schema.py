@@ -33,11 +33,13 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Final
 
 import orjson
 
 from labelops.errors import InvalidInput, RowProblem
+from labelops.media import media_path_problem
 
 DEFAULT_MAX_TEXT_BYTES: Final = 1_000_000
 """Largest accepted ``text``, in UTF-8 bytes."""
@@ -290,11 +292,25 @@ def _contains_nul(value: Any) -> bool:
 class ItemValidator:
     """Checks one record against the item schema; remembers external ids across batches."""
 
-    def __init__(self, *, max_text_bytes: int, unique_ids: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        max_text_bytes: int,
+        unique_ids: bool = True,
+        media_root: Path | None = None,
+        media_prefix: str = "",
+    ) -> None:
         """``unique_ids`` False: a repeated ``external_id`` is not a problem (row-hash ids,
-        where the same id means the same row, which the import reports as a duplicate)."""
+        where the same id means the same row, which the import reports as a duplicate).
+
+        Media paths are checked by :func:`labelops.media.media_path_problem`: their form
+        always, and on disk inside ``media_root`` when it is given. ``media_prefix`` (a
+        folder inside the root, ``a/b``) is put before each path: it is then the stored
+        path, relative to the root."""
         self.max_text_bytes = max_text_bytes
         self.unique_ids = unique_ids
+        self.media_root = media_root
+        self.media_prefix = media_prefix
         self.seen: dict[str, int] = {}
 
     def validate(
@@ -476,9 +492,23 @@ class ItemValidator:
             problems.append(problem(line, name, "itemfiles.nul_character"))
         return value
 
-    @staticmethod
+    def _media_path(
+        self, path: str, where: str, line: int, problems: list[RowProblem]
+    ) -> str | None:
+        """The stored form of a media path, or None after reporting why it is refused."""
+        reason = media_path_problem(path)
+        if reason is None:
+            stored = f"{self.media_prefix}/{path}" if self.media_prefix else path
+            if self.media_root is None:
+                return stored
+            reason = media_path_problem(stored, self.media_root)
+            if reason is None:
+                return stored
+        problems.append(problem(line, where, reason, path=path))
+        return None
+
     def _media(
-        obj: dict[str, Any], line: int, problems: list[RowProblem]
+        self, obj: dict[str, Any], line: int, problems: list[RowProblem]
     ) -> tuple[tuple[str, str], ...]:
         found: list[tuple[str, str]] = []
         listed = obj.get("media")
@@ -503,7 +533,9 @@ class ItemValidator:
                     elif "\x00" in path:
                         problems.append(problem(line, f"{where}.path", "itemfiles.nul_character"))
                     else:
-                        found.append((kind, path))
+                        stored = self._media_path(path, f"{where}.path", line, problems)
+                        if stored is not None:
+                            found.append((kind, stored))
         for kind in MEDIA_KINDS:
             value = obj.get(kind)
             if value is None or value == "":
@@ -513,11 +545,13 @@ class ItemValidator:
                 problems.append(wrong_type(line, kind, "string or array", value))
                 continue
             for index, path in enumerate(paths):
+                where = kind if type(value) is str else f"{kind}[{index}]"
                 if type(path) is not str or not path:
-                    where = kind if type(value) is str else f"{kind}[{index}]"
                     problems.append(problem(line, where, "itemfiles.bad_media_path"))
                 elif "\x00" in path:
                     problems.append(problem(line, kind, "itemfiles.nul_character"))
                 else:
-                    found.append((kind, path))
+                    stored = self._media_path(path, where, line, problems)
+                    if stored is not None:
+                        found.append((kind, stored))
         return tuple(found)

@@ -41,8 +41,9 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from labelops.errors import InvalidRows, RowProblem
+from labelops.errors import InvalidInput, InvalidRows, RowProblem
 from labelops.i18n import translate
+from labelops.media import media_subfolder, open_media
 from labelops.services._bulk_insert import (
     IN_CHUNK,
     ITEM_COLUMNS,
@@ -108,6 +109,7 @@ def import_items(
     report_path: Path | None = None,
     file_name: str | None = None,
     media_root: Path | None = None,
+    media_folder: Path | None = None,
     on_progress: Callable[[int], None] | None = None,
     annotations_vendor_id: int | None = None,
     read_ahead: bool = False,
@@ -124,8 +126,16 @@ def import_items(
         skip_invalid: Land the valid rows and write the rejected ones to ``report_path``.
         report_path: Where rejected rows go (JSONL); default beside the input file.
         file_name: Name shown in errors (for uploads saved to a temporary path).
-        media_root: Folder relative media paths are resolved against (default: the
-            file's folder). Media bytes enter the content hash.
+        media_root: The media root (the ``media_root`` setting; the shells pass it): the
+            one folder media paths are resolved in, here and when the items are shown
+            and served (:mod:`labelops.media.paths`). A row whose media path is absolute,
+            has a ``..`` part, is a folder, a device, FIFO or socket, or a symbolic link
+            leading out of the root is a row problem, named by line and field; a missing
+            file is accepted. None: paths are checked by form only and every file counts
+            as missing. Media bytes enter the content hash.
+        media_folder: A folder inside ``media_root`` the file's media paths are relative
+            to (the CLI's ``--media-root``); the items store them relative to the root
+            (``folder/path``), so the path checked here is the path served.
         on_progress: Called with the number of rows read so far.
         annotations_vendor_id: For a Label Studio export: land its annotations as
             labels of labellers ``ls-<annotator>`` of this vendor (otherwise they are
@@ -147,7 +157,7 @@ def import_items(
     layout = FileLayout(columns=column_map, header=header, hash_ids=hash_ids)
     now = now or utcnow()
     display = file_name or path.name
-    media_root = media_root or path.parent
+    media = _MediaPlace(media_root, _media_prefix(media_root, media_folder))
     problems: list[RowProblem] = []
     report = ImportReport(import_id=None)
     with _gc_paused(), transaction(session), _large_page_cache(session):
@@ -171,9 +181,9 @@ def import_items(
         )
         seen_hashes: dict[str, str] = {}
         source = (
-            _read_ahead(path, format, display, media_root, layout)
+            _read_ahead(path, format, display, media, layout)
             if read_ahead and "fork" in multiprocessing.get_all_start_methods()
-            else _hashed_batches(path, format, display, media_root, layout)
+            else _hashed_batches(path, format, display, media, layout)
         )
         with closing(source) as batches:
             for batch in batches:
@@ -263,11 +273,13 @@ def import_item_records(
     records: Sequence[dict[str, Any]],
     *,
     skip_invalid: bool = False,
+    media_root: Path | None = None,
     now: datetime | None = None,
 ) -> ImportReport:
     """Import a batch of item objects (the API's ``POST /items``) with the file rules.
 
-    Line numbers in errors are 1-based positions in ``records``.
+    Line numbers in errors are 1-based positions in ``records``; ``media_root`` is as for
+    :func:`import_items` (the server's media root).
     """
     authorize(actor, "item.import")
     # The batch goes through the same reader as a JSONL file, so API clients get
@@ -286,7 +298,7 @@ def import_item_records(
             skip_invalid=skip_invalid,
             file_name="request",
             report_path=Path(os.devnull) if skip_invalid else None,
-            media_root=Path.cwd(),
+            media_root=media_root,
             now=now,
         )
 
@@ -325,8 +337,36 @@ _N_COLUMNS = 11
 _COLUMN_NAMES = tuple(f.name for f in fields(_HashedBatch)[:_N_COLUMNS])
 
 
+@dataclass(frozen=True)
+class _MediaPlace:
+    """Where an import's media paths are checked and read: the root, and the folder
+    inside it that the file's paths start from."""
+
+    root: Path | None
+    prefix: str = ""
+
+
+def _media_prefix(media_root: Path | None, media_folder: Path | None) -> str:
+    """``media_folder`` relative to the root (``""``: none given).
+
+    Raises:
+        InvalidInput: It is not a folder inside the root.
+    """
+    if media_folder is None:
+        return ""
+    prefix = None if media_root is None else media_subfolder(media_root, media_folder)
+    if prefix is None:
+        raise InvalidInput(
+            "media.root_not_inside",
+            field="media_root",
+            folder=str(media_folder),
+            root=str(media_root),
+        )
+    return prefix
+
+
 def _hashed_batches(
-    path: Path, format: ImportFormat, display: str, media_root: Path, layout: FileLayout
+    path: Path, format: ImportFormat, display: str, media: _MediaPlace, layout: FileLayout
 ) -> Generator[_HashedBatch, None, None]:
     """The file's batches, each valid row with its content hash and key."""
     text_digest = _text_digest
@@ -338,13 +378,15 @@ def _hashed_batches(
         columns=layout.columns,
         header=layout.header,
         hash_ids=layout.hash_ids,
+        media_root=media.root,
+        media_prefix=media.prefix,
     ):
         rows = batch.rows
         hashes: list[str] = []
         keys: list[int] = []
         for row in rows:
             digest = (
-                bytes.fromhex(content_hash(row.text, _media_blobs(row, media_root)))
+                bytes.fromhex(content_hash(row.text, _media_blobs(row, media.root)))
                 if row.media
                 else text_digest(row.text)
             )
@@ -372,7 +414,7 @@ def _hashed_batches(
 
 
 def _read_ahead(
-    path: Path, format: ImportFormat, display: str, media_root: Path, layout: FileLayout
+    path: Path, format: ImportFormat, display: str, media: _MediaPlace, layout: FileLayout
 ) -> Generator[_HashedBatch, None, None]:
     """:func:`_hashed_batches` computed in a forked child process, one batch ahead.
 
@@ -388,7 +430,7 @@ def _read_ahead(
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
         target=_produce,
-        args=(sender, path, format, display, media_root, layout),
+        args=(sender, path, format, display, media, layout),
         daemon=True,
     )
     child.start()
@@ -424,13 +466,13 @@ def _produce(
     path: Path,
     format: ImportFormat,
     display: str,
-    media_root: Path,
+    media: _MediaPlace,
     layout: FileLayout,
 ) -> None:
     """The child's side of :func:`_read_ahead`."""
     gc.disable()
     try:
-        for batch in _hashed_batches(path, format, display, media_root, layout):
+        for batch in _hashed_batches(path, format, display, media, layout):
             data = tuple(getattr(batch, name) for name in _COLUMN_NAMES)
             try:
                 codec, blob = "marshal", marshal.dumps(data)
@@ -501,18 +543,20 @@ def _large_page_cache(session: Session) -> Iterator[None]:
         connection.exec_driver_sql(f"PRAGMA cache_size={int(before or 0)}")
 
 
-def _media_blobs(row: ItemRow, media_root: Path) -> list[bytes]:
+def _media_blobs(row: ItemRow, media_root: Path | None) -> list[bytes]:
+    """The bytes of each media file of the row, read inside the media root only."""
     blobs = []
     for kind, media_path in row.media:
-        candidate = Path(media_path)
-        if not candidate.is_absolute():
-            candidate = media_root / candidate
-        try:
-            if candidate.is_file() and candidate.stat().st_size <= MAX_MEDIA_BYTES:
-                blobs.append(candidate.read_bytes())
-                continue
-        except OSError:
-            pass
+        opened = open_media(media_path, media_root)
+        if opened is not None:
+            handle, status = opened
+            with handle:
+                if status.st_size <= MAX_MEDIA_BYTES:
+                    try:
+                        blobs.append(handle.read())
+                        continue
+                    except OSError:
+                        pass
         # Missing media still identifies the item by its path (the UI shows a placeholder).
         blobs.append(f"missing:{kind}:{media_path}".encode())
     return blobs

@@ -38,6 +38,15 @@ as the JSON list described above. Line numbers are 1-based physical lines for JS
 and TSV (a header is line 1; a quoted multi-line CSV row reports the line it starts on),
 and 1-based row or task numbers for Parquet and Label Studio.
 
+Media paths are relative to the media root (the ``media_root`` setting,
+``LABELOPS_MEDIA_ROOT``, default ``LABELOPS_HOME/media``; :mod:`labelops.media.paths`):
+an absolute path or one with a ``..`` part is a row problem (field ``media[0].path``,
+``image``, ``image[1]``...), and with ``media_root`` given so is a path that is a folder,
+a device, FIFO or socket, or a symbolic link leading out of the root. A missing file is
+accepted (the labelling page shows a placeholder). Label Studio's own upload paths
+(``/data/upload/...``) are absolute, so such items are refused: copy the files into the
+media root and give paths relative to it.
+
 Label Studio (``format="label-studio"``) reads the "JSON" export: an array of tasks
 ``{"id", "data": {...}, "annotations": [...], "predictions": [...], "meta": {...}}``.
 The item is ``data``; its external id is ``data["external_id"]`` when present, else
@@ -216,6 +225,8 @@ def read_item_file(
     columns: ColumnMap | None = None,
     header: bool = True,
     hash_ids: bool = False,
+    media_root: Path | None = None,
+    media_prefix: str = "",
 ) -> ItemFileResult:
     """Read and validate a whole item file.
 
@@ -230,6 +241,11 @@ def read_item_file(
         columns: Item field -> the file's column it is read from (see the module doc).
         header: CSV/TSV: the first line names the columns (False: it is a row).
         hash_ids: The file has no ids: each row's id is a hash of the row.
+        media_root: The media root media paths are checked in (a folder, a symbolic
+            link leaving it, a device or FIFO is a row problem); None: their form only
+            (absolute or with ``..`` is always a problem). See :mod:`labelops.media.paths`.
+        media_prefix: A folder inside ``media_root`` the file's media paths are relative
+            to; rows carry the paths relative to the root (``prefix/path``).
 
     Returns:
         An :class:`ItemFileResult`: valid rows, every bad row's problem and the count.
@@ -261,6 +277,8 @@ def read_item_file(
         columns=columns,
         header=header,
         hash_ids=hash_ids,
+        media_root=media_root,
+        media_prefix=media_prefix,
     ):
         rows.extend(batch.rows)
         problems.extend(batch.problems)
@@ -279,6 +297,8 @@ def iter_item_batches(
     columns: ColumnMap | None = None,
     header: bool = True,
     hash_ids: bool = False,
+    media_root: Path | None = None,
+    media_prefix: str = "",
 ) -> Iterator[ItemBatch]:
     """Read and validate an item file in chunks of ``batch_size`` rows.
 
@@ -296,6 +316,8 @@ def iter_item_batches(
         columns: See :func:`read_item_file`.
         header: See :func:`read_item_file`.
         hash_ids: See :func:`read_item_file`.
+        media_root: See :func:`read_item_file`.
+        media_prefix: See :func:`read_item_file`.
 
     Yields:
         :class:`ItemBatch` objects; the last one may be shorter.
@@ -315,7 +337,12 @@ def iter_item_batches(
         raise InvalidInput("itemfiles.bad_option", field="format", value=chosen)
     _check_layout(chosen, column_map, header=header, hash_ids=hash_ids, display=display)
     layout = FileLayout(columns=column_map, header=header, hash_ids=hash_ids)
-    validator = ItemValidator(max_text_bytes=max_text_bytes, unique_ids=not hash_ids)
+    validator = ItemValidator(
+        max_text_bytes=max_text_bytes,
+        unique_ids=not hash_ids,
+        media_root=media_root,
+        media_prefix=media_prefix,
+    )
     rows: list[ItemRow] = []
     problems: list[RowProblem] = []
     annotations: list[ImportedAnnotation] = []

@@ -17,16 +17,17 @@ When to use what:
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from labelops.errors import InvalidInput, NotFound
-from labelops.media import MediaInfo, probe_media
+from labelops.media import MediaInfo, missing_media, open_media, probe_open_media
 from labelops.services.policy import Actor, authorize, require_vendor_in, scope_to_vendor
 from labelops.services.projects import get_project, list_projects, project_vendor_ids
 from labelops.services.queue import item_payload
@@ -258,18 +259,31 @@ def highlight_parts(text: str | None) -> tuple[tuple[str, str | None], ...]:
     return tuple(parts)
 
 
-def _media_entries(item: Item, media_root: Path) -> tuple[MediaEntry, ...]:
+def _media_list(item: Item) -> list[tuple[str, str]]:
+    """``(kind, path)`` of each media entry of the item, as stored."""
     entries = []
-    for index, entry in enumerate(item.media or []):
+    for entry in item.media or []:
         kind = str(entry.get("kind", "unknown")) if isinstance(entry, dict) else "unknown"
         raw = str(entry.get("path", "")) if isinstance(entry, dict) else str(entry)
-        entries.append(MediaEntry(index, kind, raw, probe_media(_resolve(raw, media_root))))
-    return tuple(entries)
+        entries.append((kind, raw))
+    return entries
 
 
-def _resolve(raw: str, media_root: Path) -> Path:
-    path = Path(raw)
-    return path if path.is_absolute() else media_root / path
+def _probe(raw: str, media_root: Path) -> MediaInfo:
+    """What the card shows of one path: a file outside the root looks missing."""
+    opened = open_media(raw, media_root)
+    if opened is None:
+        return missing_media(raw)
+    handle, status = opened
+    with handle:
+        return probe_open_media(handle, raw, status.st_size)
+
+
+def _media_entries(item: Item, media_root: Path) -> tuple[MediaEntry, ...]:
+    return tuple(
+        MediaEntry(index, kind, raw, _probe(raw, media_root))
+        for index, (kind, raw) in enumerate(_media_list(item))
+    )
 
 
 def get_assignment_card(
@@ -278,7 +292,8 @@ def get_assignment_card(
     """The item of one of the labeller's own assignments, cut at highlights, media probed.
 
     Args:
-        media_root: Folder that relative media paths are resolved against.
+        media_root: The media root: the only folder media paths are resolved in; a path
+            leading outside it is shown as missing (nothing tells whether it exists).
 
     Raises:
         NotFound: No such assignment, or it is someone else's.
@@ -305,11 +320,18 @@ def get_assignment_card(
 
 def get_assignment_media(
     session: Session, actor: Actor, assignment_id: int, index: int, *, media_root: Path
-) -> tuple[Path, MediaInfo]:
-    """The file behind one media entry of one of the labeller's assignments.
+) -> tuple[BinaryIO, os.stat_result, MediaInfo]:
+    """The file behind one media entry of one of the labeller's assignments, opened.
+
+    The path is resolved inside ``media_root`` only (:func:`labelops.media.open_media`),
+    again at every call: a path outside it, a symbolic link leading out of it, or anything
+    but a regular file is answered like a missing file.
+
+    Returns:
+        The open file (the caller serves it and closes it), its status and what it is.
 
     Raises:
-        NotFound: Not the actor's assignment, no such entry, or the file is missing.
+        NotFound: Not the actor's assignment, no such entry, or no such file in the root.
     """
     assignment = _own_assignment(session, actor, assignment_id)
     if assignment.status == AssignmentStatus.EXPIRED.value:
@@ -317,10 +339,18 @@ def get_assignment_media(
     item = session.execute(
         select(Item).join(Task, Task.item_id == Item.id).where(Task.id == assignment.task_id)
     ).scalar_one()
-    entries = _media_entries(item, media_root)
-    if not 0 <= index < len(entries) or not entries[index].info.exists:
+    entries = _media_list(item)
+    opened = open_media(entries[index][1], media_root) if 0 <= index < len(entries) else None
+    if opened is None:
         raise NotFound("errors.not_found.generic")
-    return _resolve(entries[index].path, media_root), entries[index].info
+    handle, status = opened
+    try:
+        info = probe_open_media(handle, entries[index][1], status.st_size)
+        handle.seek(0)
+    except BaseException:
+        handle.close()
+        raise
+    return handle, status, info
 
 
 def get_project_guide(session: Session, actor: Actor, project_id: int) -> list[TaxonomyLabel]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, status
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from labelops.api.deps import CurrentActor, SessionDep
+from labelops.api.deps import CurrentActor, SessionDep, SettingsDep
 from labelops.api.schemas.projects import (
     AuditEventPublic,
     FinalizePublic,
@@ -82,11 +82,24 @@ def read_progress(project_id: int, session: SessionDep, actor: CurrentActor) -> 
 
 @router.post("/projects/{project_id}/items", status_code=status.HTTP_201_CREATED)
 def import_items(
-    project_id: int, body: ItemBatch, session: SessionDep, actor: CurrentActor
+    project_id: int,
+    body: ItemBatch,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
 ) -> ImportReportPublic:
-    """Import a batch of items with the file import's validation (all or nothing)."""
+    """Import a batch of items with the file import's validation (all or nothing).
+
+    Media paths are relative to the server's media root; an absolute path, a ``..`` part,
+    a folder, a device or a link leading out of the root is a 422 naming the item and field.
+    """
     report = imports.import_item_records(
-        session, actor, project_id, body.items, skip_invalid=body.skip_invalid
+        session,
+        actor,
+        project_id,
+        body.items,
+        skip_invalid=body.skip_invalid,
+        media_root=settings.resolved_media_root,
     )
     return ImportReportPublic(
         import_id=report.import_id,

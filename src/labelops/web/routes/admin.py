@@ -381,6 +381,7 @@ def imports_upload(
             columns=column_map,
             header=not no_header,
             hash_ids=bool(hash_ids),
+            media_root=request.app.state.settings.resolved_media_root,
         )
     return RedirectResponse(f"/admin/imports/{report.import_id}", status_code=303)
 

@@ -9,20 +9,25 @@ Jinja has already escaped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Annotated, Any
+import os
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, BinaryIO
 
+import anyio
 from fastapi import Form, Request, Response
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+from starlette.types import Receive, Scope, Send
 
 from labelops.api.deps import SessionDep
+from labelops.api.errors import error_envelope
 from labelops.config import Settings
+from labelops.errors import NotFound
 from labelops.services import feedback, projects, rework, workspace
 from labelops.web.render import page_language, render_fragment, render_page, start_of_today
 from labelops.web.routes._deps import PageActor, make_router
 
-__all__ = ["LABEL_KEYS", "media_root", "router"]
+__all__ = ["LABEL_KEYS", "router"]
 
 router = make_router()
 
@@ -30,9 +35,35 @@ router = make_router()
 LABEL_KEYS = tuple("123456789") + tuple("abcdefhijklmnoqrtvwxyz")
 
 
-def media_root(settings: Settings) -> Path:
-    """Where relative media paths of items are looked up (``LABELOPS_HOME/media``)."""
-    return Path(settings.home) / "media"
+class _OpenFileResponse(FileResponse):
+    """A ``FileResponse`` (ranges, ETag, HEAD) over a file already opened and checked.
+
+    The path is never opened again: what was checked inside the media root (a regular
+    file, opened without following a last symbolic link) is what is sent. It overrides
+    Starlette's ``FileResponse._open_file`` (Starlette 1.x) and turns off the
+    ``pathsend`` extension; ``tests/security/test_media_paths.py`` checks the bytes and a
+    range request, so a Starlette change that bypasses this fails there.
+    """
+
+    def __init__(self, handle: BinaryIO, status: os.stat_result, **options: Any) -> None:
+        self._handle = handle
+        super().__init__(f"/dev/fd/{handle.fileno()}", stat_result=status, **options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        extensions = {
+            key: value
+            for key, value in scope.get("extensions", {}).items()
+            if key != "http.response.pathsend"  # the server would open the path itself
+        }
+        try:
+            await super().__call__({**scope, "extensions": extensions}, receive, send)
+        finally:
+            self._handle.close()
+
+    @asynccontextmanager
+    async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
+        self._handle.seek(0)
+        yield anyio.wrap_file(self._handle)
 
 
 @router.get("/work")
@@ -89,7 +120,7 @@ def card(request: Request, session: SessionDep, actor: PageActor, assignment_id:
     """One assignment's item as an HTML fragment (escaped by Jinja) for the queue page."""
     settings: Settings = request.app.state.settings
     item_card = workspace.get_assignment_card(
-        session, actor, assignment_id, media_root=media_root(settings)
+        session, actor, assignment_id, media_root=settings.resolved_media_root
     )
     session.commit()
     html = render_fragment(request, "partials/card.html", actor, card=item_card)
@@ -100,14 +131,28 @@ def card(request: Request, session: SessionDep, actor: PageActor, assignment_id:
 def media(
     request: Request, session: SessionDep, actor: PageActor, assignment_id: int, index: int
 ) -> Response:
-    """A media file of one of the labeller's items (sandboxed: it can run nothing)."""
+    """A media file of one of the labeller's items (sandboxed: it can run nothing).
+
+    Only a regular file inside the media root is served (checked again on every request);
+    anything else is a 404 in the API's error envelope, the same whether or not a file
+    exists at that path.
+    """
     settings: Settings = request.app.state.settings
-    path, info = workspace.get_assignment_media(
-        session, actor, assignment_id, index, media_root=media_root(settings)
-    )
+    try:
+        handle, status, info = workspace.get_assignment_media(
+            session, actor, assignment_id, index, media_root=settings.resolved_media_root
+        )
+    except NotFound as error:
+        session.rollback()
+        return JSONResponse(
+            error_envelope(error, page_language(request, actor)),
+            status_code=404,
+            headers={"Cache-Control": "private, no-store"},
+        )
     session.commit()
-    return FileResponse(
-        path,
+    return _OpenFileResponse(
+        handle,
+        status,
         media_type=info.mime or "application/octet-stream",
         headers={
             "Content-Security-Policy": "sandbox; default-src 'none'",
