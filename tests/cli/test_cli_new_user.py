@@ -33,6 +33,8 @@ labels:
 def runner(cli_env, monkeypatch) -> CliRunner:
     # A pipe as Rich sees it when no standard stream is a terminal.
     monkeypatch.setenv("COLUMNS", "80")
+    for forcing in ("FORCE_COLOR", "TTY_COMPATIBLE"):  # would make Rich see a terminal
+        monkeypatch.delenv(forcing, raising=False)
     return CliRunner()
 
 
