@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Literal
@@ -116,17 +117,31 @@ def export_snapshot(
     format: Literal["jsonl", "csv", "parquet", "label-studio"] = "jsonl",
     snapshot_id: int | None = None,
     raw: bool = False,
+    mask_pii: bool = False,
 ) -> FileResponse:
-    """Download a snapshot's final labels (newest snapshot unless one is named)."""
+    """Download a snapshot's final labels (newest snapshot unless one is named).
+
+    ``mask_pii=true`` replaces phone numbers, LINE IDs and e-mail addresses in item text
+    with ``[PHONE]``, ``[LINE_ID]``, ``[EMAIL]``. The export's manifest comes in the
+    ``X-Labelops-Manifest`` header (JSON, ASCII); the export is in the audit trail."""
     folder = tempfile.mkdtemp(prefix="labelops-export-")
     suffix = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet", "label-studio": "json"}[format]
     out = Path(folder) / f"project-{project_id}.{suffix}"
     summary = export.export_project(
-        session, actor, project_id, out, format=format, snapshot_id=snapshot_id, raw=raw
+        session,
+        actor,
+        project_id,
+        out,
+        format=format,
+        snapshot_id=snapshot_id,
+        raw=raw,
+        mask_personal_data=mask_pii,
+        via="api",
     )
     return FileResponse(
         out,
         filename=f"project-{project_id}-snapshot-{summary.snapshot_id}.{suffix}",
+        headers={"X-Labelops-Manifest": json.dumps(summary.manifest, sort_keys=True)},
         background=BackgroundTask(_remove_tree, folder),
     )
 
