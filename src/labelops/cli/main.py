@@ -46,6 +46,10 @@ for _module, _name in (("labelops.cli.quality", "quality"), ("labelops.cli.audit
     except ModuleNotFoundError:  # an area not installed in this build
         pass
 import labelops.cli.audit_workflow  # noqa: E402, F401  (adds the workflow to ``audit``)
+from labelops.cli.confidentiality import audit_events, retention_app  # noqa: E402
+
+app.add_typer(retention_app, name="retention")
+app.command("audit-events")(audit_events)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 

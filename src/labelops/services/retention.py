@@ -93,7 +93,8 @@ class PurgeReport:
     items_kept: int
     """Items of the project that another project also uses (not deleted)."""
     vacuumed: bool
-    """The SQLite file was rebuilt afterwards."""
+    """The SQLite file was rebuilt and its write-ahead log emptied afterwards (False on
+    PostgreSQL, in a dry run, or when a reader kept the log for over 10 s)."""
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def purge_project(
             )
     session.commit()
     if vacuum:
-        _vacuum_sqlite(session)
+        vacuum = _vacuum_sqlite(session)
     return PurgeReport(
         project_id=project_id,
         project=name,
@@ -230,17 +231,29 @@ def _items_to_delete(session: Session, project_id: int) -> tuple[list[int], int]
     return sorted(mine - shared), len(shared)
 
 
-def _vacuum_sqlite(session: Session) -> None:
-    """Rebuild the SQLite file and empty its write-ahead log (outside any transaction)."""
+def _vacuum_sqlite(session: Session, *, wait_s: float = 10.0) -> bool:
+    """Rebuild the SQLite file and empty its write-ahead log (outside any transaction).
+
+    Returns whether the log could be emptied: a reader still inside an older snapshot
+    keeps the old pages in the log; the checkpoint is retried for ``wait_s``.
+    """
+    import time
+
     engine = session.get_bind()
     raw = engine.raw_connection()  # type: ignore[union-attr]
     try:
         cursor = raw.cursor()
         cursor.execute("VACUUM")  # the driver is in autocommit: no BEGIN was sent
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        deadline = time.monotonic() + wait_s
+        while True:
+            busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if not busy or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         cursor.close()
     finally:
         raw.close()
+    return not busy
 
 
 def pseudonym_for(user_id: int) -> str:
