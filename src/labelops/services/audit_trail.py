@@ -25,7 +25,9 @@ __all__ = [
     "EventQuery",
     "find_events",
     "list_events",
+    "record_bulk_read",
     "record_event",
+    "record_sample_read",
 ]
 
 
@@ -90,6 +92,58 @@ class EventPage:
 
 MAX_EVENTS = 10_000
 """The most events one call returns."""
+
+
+def record_bulk_read(
+    session: Session,
+    actor: Actor,
+    what: str,
+    entity_type: str,
+    entity_id: object,
+    *,
+    project_id: int,
+    n_items: int,
+    via: str,
+    vendor_id: int | None = None,
+) -> None:
+    """Record that ``actor`` read the content of ``n_items`` items at once (a listing of
+    an audit's sample, say), in a transaction of its own: ``items.read_bulk``."""
+    from labelops.services._tx import transaction
+
+    with transaction(session):
+        record_event(
+            session,
+            actor,
+            "items.read_bulk",
+            entity_type,
+            entity_id,
+            after={"what": what, "project_id": project_id, "n_items": n_items, "via": via},
+            vendor_id=vendor_id,
+        )
+    session.commit()
+
+
+def record_sample_read(
+    session: Session, actor: Actor, audit_id: int, n_items: int, *, via: str
+) -> None:
+    """Record that ``actor`` was shown ``n_items`` sampled items of an audit (the caller
+    listed them, authorisation included)."""
+    from labelops.store.audit_models import Audit
+
+    audit = session.get(Audit, audit_id)
+    if audit is None:
+        return
+    record_bulk_read(
+        session,
+        actor,
+        "audit_sample",
+        "audit",
+        audit_id,
+        project_id=audit.project_id,
+        n_items=n_items,
+        via=via,
+        vendor_id=audit.vendor_id,
+    )
 
 
 def list_events(
