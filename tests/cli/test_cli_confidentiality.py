@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from factories import make_world
 from labelops.cli import app
-from labelops.services import finals, imports, labelling, queue
+from labelops.services import audits, finals, imports, labelling, lots, queue
 from labelops.services.policy import SYSTEM_ACTOR
 from labelops.store.models import Item, Task, User
 
@@ -122,3 +122,21 @@ def test_retention_commands(world, session: Session) -> None:  # type: ignore[no
         "retention.pseudonymise",
         "retention.purge",
     ]
+
+
+def test_listing_an_audit_sample_on_the_command_line_is_recorded(world, session: Session) -> None:  # type: ignore[no-untyped-def]
+    project_id = world.project_ids["A"]
+    labeller = world.actors["labeller-a1"]
+    while (served := queue.next_task(session, labeller, project_id)) is not None:
+        labelling.submit_label(session, labeller, served.assignment_id, ["gambling"])
+    auditor = world.actors["auditor"]
+    lot = lots.create_lot(session, auditor, project_id, world.vendor_ids["A"])
+    audit = audits.start_audit(session, auditor, lot.id, seed=1)
+    session.commit()
+    code, out = _run("audit", "items", str(audit.id), "--json")
+    assert code == 0, out
+    code, out = _run("audit-events", "--action", "items.read_bulk", "--json")
+    (event,) = json.loads(out)["events"]
+    assert event["after"]["via"] == "cli" and event["after"]["n_items"] == len(
+        json.loads(_run("audit", "items", str(audit.id), "--json")[1])
+    )
