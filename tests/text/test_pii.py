@@ -22,6 +22,7 @@ CASES: list[tuple[str, str]] = [
     ("0912345678@gmail.com 聯絡", "[EMAIL] 聯絡"),
     ("email me: john.doe+ads@example.co.uk.", "email me: [EMAIL]."),
     ("香港熱線 +852 9123 4567 即日送貨", "香港熱線 [PHONE] 即日送貨"),
+    ("加好友 https://line.me/R/ti/p/@abc123 或 lin.ee/AbC12", "加好友 [LINE_ID] 或 [LINE_ID]"),
     # Not personal data: URLs, prices, LINE Pay, a bare @ without a host.
     (
         "詳情 https://shop.example.com.tw/p/123 只要$99",

@@ -6,8 +6,9 @@ sees that the ad asked to be contacted off-platform, and how, without the number
 Everything around a span is kept character for character (Traditional Chinese included).
 
 Phone numbers and LINE IDs are those :func:`~labelops.text.highlight.find_spans` marks for
-labellers; e-mail addresses are found here (the highlighter leaves them alone). URLs and
-prices are not personal data and stay as they are.
+labellers, plus LINE add-friend links (``line.me/ti/p/@abc``, ``lin.ee/AbC12``), masked as
+``[LINE_ID]``; e-mail addresses are found here (the highlighter leaves them alone). Other
+URLs and prices are not personal data and stay as they are.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9](?:[A-Za-z0-9._%+\-]{0,63})[@＠]"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62})[.．])+[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
 )
+
+# LINE's add-friend links (line.me/ti/p/@abc, lin.ee/AbC12) name an account as surely as
+# the id does.
+_LINE_LINK = re.compile(r"(?:https?://)?(?:[A-Za-z0-9\-]+[.．])*(?:line[.．]me|lin[.．]ee)/", re.I)
 
 
 @dataclass(frozen=True, order=True)
@@ -66,6 +71,8 @@ def find_pii(text: str) -> list[PiiSpan]:
     for span in find_spans(text):
         if span.kind == "phone" or span.kind == "line_id":
             found.append((span.start, span.end, span.kind))
+        elif span.kind == "url" and _LINE_LINK.match(text, span.start, span.end):
+            found.append((span.start, span.end, "line_id"))  # an add-friend link is the id
     spans = _leftmost_longest(found)
     # The same contact written again where no pattern ties it to a keyword ("之前加
     # cici2005 請轉加 ci2005") is the same personal data: every repeat is a span too.
