@@ -47,8 +47,8 @@ def _worked(session: Session, world: World) -> None:
         project_id,
         "a-00001",
         ["gambling"],
-        explanation_en="x",
-        explanation_zh="x",
+        explanation_en="GOLD-EXPLANATION-7731",
+        explanation_zh="黃金說明七七三一",
     )
     actor = world.actors["labeller-a1"]
     when = utcnow() - timedelta(minutes=5)
@@ -68,7 +68,11 @@ def _worked(session: Session, world: World) -> None:
             audit.id,
             view.label_id,
             verdict,
-            **({"error_type": "over_flagging", "severity": "major"} if first else {}),
+            **(
+                {"error_type": "over_flagging", "severity": "major", "comment": "VERDICT-NOTE-5521"}
+                if first
+                else {}
+            ),
         )
         if first:
             disputes.open_dispute(
@@ -121,6 +125,11 @@ def test_purge_deletes_every_row_below_the_project_and_nothing_else(session: Ses
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "retention.purge")).one()
     assert event.after["counts"] == done.counts and event.entity_id == str(project_a)
     assert "限時優惠" not in str(event.after)  # counts, never the content
+    assert done.counts["audit_events.text"] >= 3  # gold, verdict, dispute, import events
+    quoted = str([(e.before, e.after) for e in session.scalars(select(AuditEvent))])
+    for text in ("GOLD-EXPLANATION-7731", "黃金說明七七三一", "VERDICT-NOTE-5521", "不同意"):
+        assert text not in quoted
+    assert "a-00001" not in quoted  # the gold item's external id
 
 
 def test_purge_covers_every_table_that_hangs_off_items() -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "record_bulk_read",
     "record_event",
     "record_sample_read",
+    "select_events",
 ]
 
 
@@ -184,7 +185,7 @@ def find_events(
         if number < 0:
             raise InvalidInput("confid.error.negative", field=field, value=number)
     limit = min(limit, MAX_EVENTS)
-    statement = _filtered(select(AuditEvent), session, query)
+    statement = select_events(session, query)
     statement = scope_to_vendor(statement, actor, AuditEvent.vendor_id)
     statement = statement.order_by(AuditEvent.id.desc()).offset(offset).limit(limit + 1)
     events = list(session.scalars(statement))
@@ -193,7 +194,10 @@ def find_events(
     )
 
 
-def _filtered(statement: Select[Any], session: Session, query: EventQuery) -> Select[Any]:
+def select_events(session: Session, query: EventQuery) -> Select[Any]:
+    """The statement selecting the audit events ``query`` matches (no order, no scope:
+    callers that show events to a person use :func:`find_events`)."""
+    statement = select(AuditEvent)
     if query.actor:
         statement = statement.where(AuditEvent.actor_name == query.actor)
     if query.action:

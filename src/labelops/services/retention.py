@@ -4,7 +4,8 @@ labellers, once the data may no longer be kept.
 * :func:`purge_project` deletes a project's items, tasks, assignments, labels, final
   labels, snapshots, gold answers, imports (their reports quote rejected rows), and the
   second-tier audits drawn from its labels (lots, samples, disputes, rework). The project
-  itself (name, settings, vendors) and its audit trail stay. An item another project
+  itself (name, settings, vendors) and its audit trail stay, with the free text its
+  events quote (gold explanations, comments, dispute reasons, external ids) blanked. An item another project
   also uses stays too (it is counted as kept). On SQLite the database file is rebuilt
   afterwards (``VACUUM``, then the write-ahead log is emptied), so that the deleted text
   is gone from the file, not only unreachable. On PostgreSQL deleted rows are unreachable
@@ -158,6 +159,7 @@ def purge_project(
     name = project.name
     with transaction(session):
         item_ids, kept = _items_to_delete(session, project_id)
+        events = _events_with_text(session, project_id)
         counts: dict[str, int] = {}
         for model, where in _STEPS:
             table = model.__table__
@@ -173,6 +175,11 @@ def purge_project(
             for start in range(0, len(item_ids), _CHUNK):
                 session.execute(delete(Item).where(Item.id.in_(item_ids[start : start + _CHUNK])))
         counts["items"] = len(item_ids)
+        counts["audit_events.text"] = len(events)
+        if not dry_run:
+            for event in events:
+                event.before = _scrubbed(event.before)
+                event.after = _scrubbed(event.after)
         vacuum = not dry_run and session.get_bind().dialect.name == "sqlite"
         if not dry_run:
             record_event(
@@ -229,6 +236,54 @@ def _items_to_delete(session: Session, project_id: int) -> tuple[list[int], int]
     )
     shared &= mine
     return sorted(mine - shared), len(shared)
+
+
+# Free text and item identifiers that audit events of a project may quote: a gold
+# answer's explanations, an auditor's comment, a dispute's reason, an external id, the
+# imported file's name. A purge blanks them (the rest of each event stays).
+_TEXT_KEYS = frozenset(
+    {"explanation_en", "explanation_zh", "comment", "reason", "external_id", "source", "text"}
+)
+
+
+def _events_with_text(session: Session, project_id: int) -> list[AuditEvent]:
+    """The project's audit events (naming it, or one of its audits) that quote free text."""
+    from labelops.services.audit_trail import EventQuery, select_events
+
+    audit_ids = {
+        str(i) for i in session.scalars(select(Audit.id).where(Audit.project_id == project_id))
+    }
+    candidates = list(session.scalars(select_events(session, EventQuery(project_id=project_id))))
+    if audit_ids:
+        # Verdicts, blind answers and disputes name the audit, not the project.
+        for event in session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.entity_type.in_(("audit", "audit_sample", "dispute", "final_label"))
+            )
+        ):
+            values = event.after or {}
+            if (event.entity_type == "audit" and event.entity_id in audit_ids) or str(
+                values.get("audit_id")
+            ) in audit_ids:
+                candidates.append(event)
+    unique = {event.id: event for event in candidates}
+    return [
+        event
+        for _, event in sorted(unique.items())
+        if _has_text(event.before) or _has_text(event.after)
+    ]
+
+
+def _has_text(values: dict[str, Any] | None) -> bool:
+    if not values:
+        return False
+    return any(values.get(key) not in (None, "") for key in _TEXT_KEYS)
+
+
+def _scrubbed(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    if values is None:
+        return None
+    return {key: None if key in _TEXT_KEYS else value for key, value in values.items()}
 
 
 def _vacuum_sqlite(session: Session, *, wait_s: float = 10.0) -> bool:
@@ -382,7 +437,7 @@ _NAME_KEYS = ("username", "display_name")
 
 
 def _has_name(values: dict[str, Any] | None) -> bool:
-    return bool(values) and any(key in values for key in _NAME_KEYS)  # type: ignore[operator]
+    return bool(values) and any(key in (values or {}) for key in _NAME_KEYS)
 
 
 def _renamed(values: dict[str, Any] | None, pseudonym: str) -> dict[str, Any] | None:
