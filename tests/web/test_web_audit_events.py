@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from factories import make_world
@@ -91,3 +92,42 @@ def test_the_trail_in_a_browser_in_both_languages(live_server, browser) -> None:
     page.wait_for_load_state("domcontentloaded")
     assert page.inner_text("#trail-empty") == "沒有符合篩選條件的事件。"
     context.close()
+
+
+def test_export_from_the_project_page_masks_on_request_and_is_recorded(
+    client: TestClient, session: Session
+) -> None:
+    from labelops.services import finals, imports, labelling, queue
+
+    world = make_world(session, n_items=2, overlap=1)
+    give_passwords(session, world, "admin", "manager-a")
+    project_id = world.project_ids["A"]
+    imports.import_item_records(
+        session, SYSTEM_ACTOR, project_id, [{"external_id": "p-1", "text": "加賴 vip8888 詳談"}]
+    )
+    labeller = world.actors["labeller-a1"]
+    while (served := queue.next_task(session, labeller, project_id)) is not None:
+        labelling.submit_label(session, labeller, served.assignment_id, ["gambling"])
+    finals.finalize_project(session, SYSTEM_ACTOR, project_id)
+    csrf = login(client, "admin")
+    page = client.get(f"/admin/projects/{project_id}")
+    assert "Mask phone numbers, LINE IDs and e-mail addresses in the text" in page.text
+    url = f"/admin/projects/{project_id}/export"
+    masked = client.post(url, data={"csrf_token": csrf, "format": "csv", "mask_pii": "1"})
+    assert masked.status_code == 200, masked.text
+    assert "加賴 [LINE_ID] 詳談" in masked.text and "vip8888" not in masked.text
+    assert '"pii_masked": true' in masked.headers["X-Labelops-Manifest"]
+    plain = client.post(url, data={"csrf_token": csrf})
+    assert "加賴 vip8888 詳談" in plain.text
+    assert client.post(url, data={"format": "csv"}).status_code == 403  # no CSRF token
+    session.expire_all()
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "export.run").order_by(AuditEvent.id)
+    ).all()
+    assert [(e.actor_name, e.after["via"], e.after["pii_masked"]) for e in events] == [
+        ("admin", "web", True),
+        ("admin", "web", False),
+    ]
+    client.cookies.clear()
+    csrf = login(client, "manager-a")
+    assert client.post(url, data={"csrf_token": csrf}).status_code in (403, 404)

@@ -26,7 +26,22 @@ from labelops.store.prepared import Prepared
 from labelops.text import PII_KINDS, mask_pii
 from labelops.types import ExportFormat
 
-__all__ = ["MANIFEST_SUFFIX", "ExportSummary", "export_project", "snapshot_rows"]
+__all__ = [
+    "MANIFEST_SUFFIX",
+    "SUFFIXES",
+    "ExportSummary",
+    "export_for_download",
+    "export_project",
+    "snapshot_rows",
+]
+
+SUFFIXES: dict[str, str] = {
+    "jsonl": "jsonl",
+    "csv": "csv",
+    "parquet": "parquet",
+    "label-studio": "json",
+}
+"""File name suffix of each export format."""
 
 MANIFEST_SUFFIX = ".manifest.json"
 """The manifest of ``final.jsonl`` is ``final.jsonl.manifest.json``."""
@@ -270,6 +285,45 @@ def export_project(
         masked_kinds=kinds,
         manifest=manifest,
     )
+
+
+def export_for_download(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    *,
+    format: ExportFormat = "jsonl",
+    snapshot_id: int | None = None,
+    raw: bool = False,
+    mask_personal_data: bool = False,
+    via: str,
+) -> tuple[ExportSummary, Path, str]:
+    """:func:`export_project` into a new temporary folder, for a shell to send.
+
+    Returns the summary, the folder (the caller removes it once sent) and the file name
+    to offer (``project-1-snapshot-3.jsonl``).
+    """
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="labelops-export-"))
+    suffix = SUFFIXES[format]
+    try:
+        summary = export_project(
+            session,
+            actor,
+            project_id,
+            folder / f"project-{project_id}.{suffix}",
+            format=format,
+            snapshot_id=snapshot_id,
+            raw=raw,
+            mask_personal_data=mask_personal_data,
+            via=via,
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return summary, folder, f"project-{project_id}-snapshot-{summary.snapshot_id}.{suffix}"
 
 
 _STREAM_ROWS = 20_000

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
@@ -125,14 +123,10 @@ def export_snapshot(
     ``mask_pii=true`` replaces phone numbers, LINE IDs and e-mail addresses in item text
     with ``[PHONE]``, ``[LINE_ID]``, ``[EMAIL]``. The export's manifest comes in the
     ``X-Labelops-Manifest`` header (JSON, ASCII); the export is in the audit trail."""
-    folder = tempfile.mkdtemp(prefix="labelops-export-")
-    suffix = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet", "label-studio": "json"}[format]
-    out = Path(folder) / f"project-{project_id}.{suffix}"
-    summary = export.export_project(
+    summary, folder, filename = export.export_for_download(
         session,
         actor,
         project_id,
-        out,
         format=format,
         snapshot_id=snapshot_id,
         raw=raw,
@@ -140,10 +134,10 @@ def export_snapshot(
         via="api",
     )
     return FileResponse(
-        out,
-        filename=f"project-{project_id}-snapshot-{summary.snapshot_id}.{suffix}",
+        summary.path,
+        filename=filename,
         headers={"X-Labelops-Manifest": json.dumps(summary.manifest, sort_keys=True)},
-        background=BackgroundTask(_remove_tree, folder),
+        background=BackgroundTask(_remove_tree, str(folder)),
     )
 
 

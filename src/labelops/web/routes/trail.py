@@ -1,17 +1,21 @@
-"""The audit-trail page: who did what, when, before and after, with filters and pages."""
+"""The audit-trail page (who did what, when, before and after, with filters and pages),
+and the export download of the admin project page (recorded in that trail)."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import Form, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from starlette.background import BackgroundTask
 
 from labelops.api.deps import SessionDep
 from labelops.errors import InvalidInput
-from labelops.services import audit_trail, projects
+from labelops.services import audit_trail, export, projects
 from labelops.store.models import AuditEvent
 from labelops.web.render import WORKSPACE_TZ, render_page
 from labelops.web.routes._deps import PageActor, make_router
@@ -107,4 +111,32 @@ def audit_events_page(
         page=page,
         previous_url=f"?{urlencode({**kept, 'page': page - 1})}" if page > 1 else None,
         next_url=f"?{urlencode({**kept, 'page': page + 1})}" if result.has_more else None,
+    )
+
+
+@router.post("/admin/projects/{project_id}/export")
+def export_download(
+    session: SessionDep,
+    actor: PageActor,
+    project_id: int,
+    format: Annotated[str, Form(max_length=20)] = "jsonl",
+    mask_pii: Annotated[str, Form(max_length=5)] = "",
+) -> FileResponse:
+    """Download the newest snapshot's final labels (``mask_pii``: phone numbers, LINE IDs
+    and e-mail addresses masked); recorded in the audit trail with ``via: web``."""
+    if format not in export.SUFFIXES:
+        raise InvalidInput("errors.export.format", field="format", value=format)
+    summary, folder, filename = export.export_for_download(
+        session,
+        actor,
+        project_id,
+        format=format,  # type: ignore[arg-type]
+        mask_personal_data=bool(mask_pii),
+        via="web",
+    )
+    return FileResponse(
+        summary.path,
+        filename=filename,
+        headers={"X-Labelops-Manifest": json.dumps(summary.manifest, sort_keys=True)},
+        background=BackgroundTask(shutil.rmtree, str(folder), ignore_errors=True),
     )
