@@ -12,7 +12,7 @@ from factories import make_world
 from labelops.services import audit_trail
 from labelops.services.policy import SYSTEM_ACTOR
 from labelops.store.models import AuditEvent
-from web.web_support import browser_login, give_passwords, login
+from web.web_support import SCREENSHOTS, browser_login, give_passwords, login, run_axe
 
 
 def test_page_filters_pages_and_is_for_in_house_roles(
@@ -66,7 +66,7 @@ def test_the_trail_in_a_browser_in_both_languages(live_server, browser) -> None:
         )
         session.commit()
         n_exports = session.query(AuditEvent).filter_by(action="export.run").count()
-    context = browser.new_context(locale="en-US")
+    context = browser.new_context(locale="en-US", bypass_csp=True)
     page = context.new_page()
     browser_login(page, live_server.url, "admin")
     page.goto(live_server.url + "/admin/audit-events")
@@ -79,6 +79,9 @@ def test_the_trail_in_a_browser_in_both_languages(live_server, browser) -> None:
     assert rows.count() == n_exports
     assert "export.run" in rows.first.inner_text() and "+08:00" in rows.first.inner_text()
     assert '"pii_masked":true' in rows.first.inner_text().replace(" ", "")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "admin_audit-events_en.png"), full_page=True)
+    assert run_axe(page) == []
     page.click('.lang-switch button[value="zh-Hant"]')
     page.wait_for_load_state("domcontentloaded")
     page.goto(live_server.url + "/admin/audit-events?action=export.*")
@@ -87,6 +90,8 @@ def test_the_trail_in_a_browser_in_both_languages(live_server, browser) -> None:
     assert "操作者" in header and "變更前" in header and "變更後" in header
     assert "篩選條件" in page.inner_text("main")
     assert "臺灣時間" in page.inner_text("#trail caption")
+    page.screenshot(path=str(SCREENSHOTS / "admin_audit-events_zh-Hant.png"), full_page=True)
+    assert run_axe(page) == []
     page.fill("#f-since", "2099-01-01T00:00")
     page.click("#trail-filters button[type=submit]")
     page.wait_for_load_state("domcontentloaded")
