@@ -11,6 +11,9 @@ import labelops.text
 def test_public_names() -> None:
     assert sorted(labelops.text.__all__) == [
         "EncodingProblem",
+        "PII_KINDS",
+        "PiiKind",
+        "PiiSpan",
         "Span",
         "SpanKind",
         "SuspectedEncoding",
@@ -18,9 +21,11 @@ def test_public_names() -> None:
         "content_hash",
         "decode_utf8_strict",
         "find_encoding_problem",
+        "find_pii",
         "find_simplified_chars",
         "find_spans",
         "looks_simplified",
+        "mask_pii",
         "to_traditional",
     ]
     assert all(hasattr(labelops.text, name) for name in labelops.text.__all__)

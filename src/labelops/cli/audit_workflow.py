@@ -23,7 +23,17 @@ from labelops.cli._common import cli_command, console, emit_json, settings
 from labelops.cli.audit import app
 from labelops.errors import InvalidInput
 from labelops.i18n import translate
-from labelops.services import audits, directory, disputes, feedback, gold, lots, projects, rework
+from labelops.services import (
+    audit_trail,
+    audits,
+    directory,
+    disputes,
+    feedback,
+    gold,
+    lots,
+    projects,
+    rework,
+)
 from labelops.services.json_errors import json_syntax_message
 from labelops.services.policy import SYSTEM_ACTOR
 
@@ -212,6 +222,7 @@ def items(audit: int, json: JsonOption = False) -> None:
 
     with open_session() as session:
         views = audits.list_audit_items(session, SYSTEM_ACTOR, audit)
+        audit_trail.record_sample_read(session, SYSTEM_ACTOR, audit, len(views), via="cli")
     if json:
         emit_json([_item_payload(v) for v in views])
         return

@@ -46,6 +46,10 @@ for _module, _name in (("labelops.cli.quality", "quality"), ("labelops.cli.audit
     except ModuleNotFoundError:  # an area not installed in this build
         pass
 import labelops.cli.audit_workflow  # noqa: E402, F401  (adds the workflow to ``audit``)
+from labelops.cli.confidentiality import audit_events, retention_app  # noqa: E402
+
+app.add_typer(retention_app, name="retention")
+app.command("audit-events")(audit_events)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -445,9 +449,20 @@ def export_command(
     format: Annotated[str, typer.Option(help="jsonl, csv, parquet or label-studio.")] = "jsonl",
     snapshot: Annotated[int | None, typer.Option(help="Snapshot id (default: newest).")] = None,
     raw: Annotated[bool, typer.Option(help="Include every labeller's labels.")] = False,
+    mask_pii: Annotated[
+        bool,
+        typer.Option(
+            "--mask-pii",
+            help="Replace phone numbers, LINE IDs and e-mail addresses in item text "
+            "with [PHONE], [LINE_ID], [EMAIL] (stated in the manifest).",
+        ),
+    ] = False,
     json: JsonOption = False,
 ) -> None:
-    """Export a snapshot's final labels; the same snapshot gives identical bytes."""
+    """Export a snapshot's final labels; the same snapshot gives identical bytes.
+
+    A manifest (FILE.manifest.json) describes the export; every export is recorded in
+    the audit trail."""
     if format not in ("jsonl", "csv", "parquet", "label-studio"):
         raise InvalidInput("errors.export.format", field="format", value=format)
     with open_session() as session:
@@ -460,11 +475,16 @@ def export_command(
             format=cast(ExportFormat, format),
             snapshot_id=snapshot,
             raw=raw,
-        )  # type: ignore[arg-type]
+            mask_personal_data=mask_pii,
+            via="cli",
+        )
     if json:
-        emit_json(summary.__dict__)
+        emit_json({k: v for k, v in summary.__dict__.items() if k != "manifest"})
     else:
         console.print(_t("cli.export.done", **summary.__dict__))
+        manifest = summary.path + export.MANIFEST_SUFFIX
+        message = "confid.export.masked" if summary.pii_masked else "confid.export.manifest"
+        console.print(_t(message, manifest=manifest), markup=False)
 
 
 @app.command("demo")

@@ -1,4 +1,9 @@
-"""Exporting a snapshot of final labels (and, on request, every raw label)."""
+"""Exporting a snapshot of final labels (and, on request, every raw label).
+
+Every export writes a manifest next to the file (``<file>.manifest.json``, see
+:func:`export_project`) and is recorded in the audit trail (``export.run``: who, which
+project and snapshot, format, row count, whether personal data was masked).
+"""
 
 from __future__ import annotations
 
@@ -13,13 +18,33 @@ from sqlalchemy import Connection, Select, Table, Text, bindparam, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
+from labelops.services.audit_trail import record_event
 from labelops.services.finals import get_snapshot
 from labelops.services.policy import Actor, authorize
 from labelops.store.models import FinalLabel, Item, Label, Task, User
 from labelops.store.prepared import Prepared
+from labelops.text import PII_KINDS, mask_pii
 from labelops.types import ExportFormat
 
-__all__ = ["ExportSummary", "export_project", "snapshot_rows"]
+__all__ = [
+    "MANIFEST_SUFFIX",
+    "SUFFIXES",
+    "ExportSummary",
+    "export_for_download",
+    "export_project",
+    "snapshot_rows",
+]
+
+SUFFIXES: dict[str, str] = {
+    "jsonl": "jsonl",
+    "csv": "csv",
+    "parquet": "parquet",
+    "label-studio": "json",
+}
+"""File name suffix of each export format."""
+
+MANIFEST_SUFFIX = ".manifest.json"
+"""The manifest of ``final.jsonl`` is ``final.jsonl.manifest.json``."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +55,12 @@ class ExportSummary:
     format: str
     snapshot_id: int
     n_items: int
+    pii_masked: bool = False
+    """Phone numbers, LINE IDs and e-mail addresses in ``text`` were masked."""
+    masked_kinds: tuple[str, ...] = ()
+    """What was masked (empty when nothing was)."""
+    manifest: dict[str, Any] | None = None
+    """What the manifest file says (also written next to the export)."""
 
 
 def snapshot_rows(
@@ -175,13 +206,26 @@ def export_project(
     format: ExportFormat = "jsonl",
     snapshot_id: int | None = None,
     raw: bool = False,
+    mask_personal_data: bool = False,
+    via: str = "service",
     on_progress: Callable[[int], None] | None = None,
 ) -> ExportSummary:
     """Write a snapshot's final labels to ``out``; the same snapshot gives the same bytes.
 
+    A manifest goes next to it, ``out`` + :data:`MANIFEST_SUFFIX`: a JSON object with
+    ``file``, ``format``, ``project_id``, ``snapshot_id``, ``n_items``, ``raw``,
+    ``pii_masked`` and ``masked_kinds`` (no clock, so it is as reproducible as the
+    export). The export is recorded in the audit trail (``export.run``) with the same
+    facts and ``via``; never with the exported content.
+
     Args:
         snapshot_id: Which snapshot (default: the newest; run finalize first).
         raw: Also write every labeller's labels, with timing.
+        mask_personal_data: Replace phone numbers, LINE IDs and e-mail addresses in each
+            item's text with ``[PHONE]``, ``[LINE_ID]``, ``[EMAIL]``
+            (:func:`labelops.text.mask_pii`). Off by default; costs time only when on.
+        via: Which door the export came through (``cli``, ``api``, ``web``), for the
+            audit trail.
 
     Raises:
         NotFound: The project has no snapshot yet.
@@ -194,25 +238,100 @@ def export_project(
     temporary = out.with_name(out.name + ".partial")
     try:
         if format == "jsonl" and not raw:
-            n_items = _stream_final_jsonl(session, project_id, snapshot.id, temporary)
+            n_items = _stream_final_jsonl(
+                session, project_id, snapshot.id, temporary, mask=mask_personal_data
+            )
         else:
             rows = snapshot_rows(session, project_id, snapshot.id, raw=raw)
             session.commit()
+            if mask_personal_data:
+                _mask_rows(rows)
             write_final_labels(rows, temporary, format=format)
             n_items = len(rows)
         temporary.replace(out)  # never leave a half-written export under the real name
     finally:
         temporary.unlink(missing_ok=True)
+    kinds = PII_KINDS if mask_personal_data else ()
+    manifest: dict[str, Any] = {
+        "file": out.name,
+        "format": format,
+        "masked_kinds": list(kinds),
+        "n_items": n_items,
+        "pii_masked": mask_personal_data,
+        "project_id": project_id,
+        "raw": raw,
+        "snapshot_id": snapshot.id,
+    }
+    out.with_name(out.name + MANIFEST_SUFFIX).write_bytes(
+        orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
+    )
+    record_event(
+        session,
+        actor,
+        "export.run",
+        "project",
+        project_id,
+        after={key: value for key, value in manifest.items() if key != "file"} | {"via": via},
+    )
     session.commit()
     if on_progress:
         on_progress(n_items)
-    return ExportSummary(path=str(out), format=format, snapshot_id=snapshot.id, n_items=n_items)
+    return ExportSummary(
+        path=str(out),
+        format=format,
+        snapshot_id=snapshot.id,
+        n_items=n_items,
+        pii_masked=mask_personal_data,
+        masked_kinds=kinds,
+        manifest=manifest,
+    )
+
+
+def export_for_download(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    *,
+    format: ExportFormat = "jsonl",
+    snapshot_id: int | None = None,
+    raw: bool = False,
+    mask_personal_data: bool = False,
+    via: str,
+) -> tuple[ExportSummary, Path, str]:
+    """:func:`export_project` into a new temporary folder, for a shell to send.
+
+    Returns the summary, the folder (the caller removes it once sent) and the file name
+    to offer (``project-1-snapshot-3.jsonl``).
+    """
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="labelops-export-"))
+    suffix = SUFFIXES[format]
+    try:
+        summary = export_project(
+            session,
+            actor,
+            project_id,
+            folder / f"project-{project_id}.{suffix}",
+            format=format,
+            snapshot_id=snapshot_id,
+            raw=raw,
+            mask_personal_data=mask_personal_data,
+            via=via,
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return summary, folder, f"project-{project_id}-snapshot-{summary.snapshot_id}.{suffix}"
 
 
 _STREAM_ROWS = 20_000
 
 
-def _stream_final_jsonl(session: Session, project_id: int, snapshot_id: int, path: Path) -> int:
+def _stream_final_jsonl(
+    session: Session, project_id: int, snapshot_id: int, path: Path, *, mask: bool = False
+) -> int:
     """Write a snapshot's final labels as JSONL straight from the cursor; returns the count.
 
     The bytes are those of :func:`~labelops.services.label_files.write_final_labels` on
@@ -248,6 +367,8 @@ def _stream_final_jsonl(session: Session, project_id: int, snapshot_id: int, pat
                         label = labels[value]
                     else:
                         label = labels[value] = _final_value(loads(value))
+                    if mask and text:
+                        text = mask_pii(text)
                     append(
                         dumps(
                             {
@@ -272,12 +393,22 @@ def _stream_final_jsonl(session: Session, project_id: int, snapshot_id: int, pat
     if in_order:
         return n_items
     # Out of order: the in-memory writer sorts (and reports duplicate ids).
-    return _fallback(session, project_id, snapshot_id, path)
+    return _fallback(session, project_id, snapshot_id, path, mask)
 
 
-def _fallback(session: Session, project_id: int, snapshot_id: int, path: Path) -> int:
+def _fallback(
+    session: Session, project_id: int, snapshot_id: int, path: Path, mask: bool = False
+) -> int:
     from labelops.services.label_files import write_final_labels
 
     rows = snapshot_rows(session, project_id, snapshot_id)
+    if mask:
+        _mask_rows(rows)
     write_final_labels(rows, path, format="jsonl")
     return len(rows)
+
+
+def _mask_rows(rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        if row["text"]:
+            row["text"] = mask_pii(row["text"])

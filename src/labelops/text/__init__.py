@@ -1,4 +1,5 @@
-"""Traditional Chinese ad text: hashing, encoding checks, Simplified detection, highlights.
+"""Traditional Chinese ad text: hashing, encoding checks, Simplified detection, highlights,
+personal-data masking.
 
 Pure: no database, no HTTP, no settings. Stored text is never altered by anything here;
 normalisation happens only inside :func:`content_hash`, and Simplified -> Traditional
@@ -8,7 +9,10 @@ conversion only when a caller asks for it with :func:`to_traditional`.
 from __future__ import annotations
 
 __all__ = [
+    "PII_KINDS",
     "EncodingProblem",
+    "PiiKind",
+    "PiiSpan",
     "Span",
     "SpanKind",
     "SuspectedEncoding",
@@ -16,9 +20,11 @@ __all__ = [
     "content_hash",
     "decode_utf8_strict",
     "find_encoding_problem",
+    "find_pii",
     "find_simplified_chars",
     "find_spans",
     "looks_simplified",
+    "mask_pii",
     "to_traditional",
 ]
 
@@ -36,3 +42,4 @@ from labelops.text.normalize import (
     looks_simplified,
     to_traditional,
 )
+from labelops.text.pii import PII_KINDS, PiiKind, PiiSpan, find_pii, mask_pii

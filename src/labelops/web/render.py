@@ -82,6 +82,7 @@ PAGES: tuple[Page, ...] = (
     Page("/admin/taxonomies", "web.nav.taxonomies", (Role.ADMIN, Role.AUDITOR)),
     Page("/admin/projects", "web.nav.projects", (Role.ADMIN,)),
     Page("/admin/imports", "web.nav.imports", (Role.ADMIN,)),
+    Page("/admin/audit-events", "confid.nav.audit_events", (Role.ADMIN, Role.AUDITOR)),
 )
 
 HOME_BY_ROLE: dict[Role, str] = {

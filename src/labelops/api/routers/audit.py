@@ -41,7 +41,7 @@ from labelops.api.schemas.audit import (
     SwitchingPublic,
     VerdictCreate,
 )
-from labelops.services import audits, disputes, feedback, gold, lots, rework
+from labelops.services import audit_trail, audits, disputes, feedback, gold, lots, rework
 
 router = APIRouter(prefix="/api", tags=["audit"])
 
@@ -292,8 +292,11 @@ def next_item(
 
 @router.get("/audits/{audit_id}/items")
 def list_items(audit_id: int, session: SessionDep, actor: CurrentActor) -> list[AuditItemPublic]:
-    """The sample in draw order (vendor roles: reviewed labels only)."""
-    return [_item(v) for v in audits.list_audit_items(session, actor, audit_id)]
+    """The sample in draw order (vendor roles: reviewed labels only); recorded in the
+    audit trail as a bulk read of item content."""
+    views = audits.list_audit_items(session, actor, audit_id)
+    audit_trail.record_sample_read(session, actor, audit_id, len(views), via="api")
+    return [_item(v) for v in views]
 
 
 @router.get("/audits/{audit_id}/labels/{label_id}")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-from typing import Literal
+import json
+from datetime import datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
@@ -129,18 +129,28 @@ def export_snapshot(
     format: Literal["jsonl", "csv", "parquet", "label-studio"] = "jsonl",
     snapshot_id: int | None = None,
     raw: bool = False,
+    mask_pii: bool = False,
 ) -> FileResponse:
-    """Download a snapshot's final labels (newest snapshot unless one is named)."""
-    folder = tempfile.mkdtemp(prefix="labelops-export-")
-    suffix = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet", "label-studio": "json"}[format]
-    out = Path(folder) / f"project-{project_id}.{suffix}"
-    summary = export.export_project(
-        session, actor, project_id, out, format=format, snapshot_id=snapshot_id, raw=raw
+    """Download a snapshot's final labels (newest snapshot unless one is named).
+
+    ``mask_pii=true`` replaces phone numbers, LINE IDs and e-mail addresses in item text
+    with ``[PHONE]``, ``[LINE_ID]``, ``[EMAIL]``. The export's manifest comes in the
+    ``X-Labelops-Manifest`` header (JSON, ASCII); the export is in the audit trail."""
+    summary, folder, filename = export.export_for_download(
+        session,
+        actor,
+        project_id,
+        format=format,
+        snapshot_id=snapshot_id,
+        raw=raw,
+        mask_personal_data=mask_pii,
+        via="api",
     )
     return FileResponse(
-        out,
-        filename=f"project-{project_id}-snapshot-{summary.snapshot_id}.{suffix}",
-        background=BackgroundTask(_remove_tree, folder),
+        summary.path,
+        filename=filename,
+        headers={"X-Labelops-Manifest": json.dumps(summary.manifest, sort_keys=True)},
+        background=BackgroundTask(_remove_tree, str(folder)),
     )
 
 
@@ -154,12 +164,32 @@ def _remove_tree(folder: str) -> None:
 def list_audit_events(
     session: SessionDep,
     actor: CurrentActor,
-    entity_type: str | None = None,
-    entity_id: str | None = None,
-    limit: int = 100,
+    response: Response,
+    actor_name: Annotated[str | None, Query(alias="actor", max_length=200)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    entity_type: Annotated[str | None, Query(max_length=64)] = None,
+    entity_id: Annotated[str | None, Query(max_length=64)] = None,
+    project_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=0, le=audit_trail.MAX_EVENTS)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[AuditEventPublic]:
-    """The audit trail, newest first (vendor roles: their vendor's events only)."""
-    events = audit_trail.list_events(
-        session, actor, entity_type=entity_type, entity_id=entity_id, limit=limit
+    """The audit trail, newest first (admins and auditors).
+
+    Filters: ``actor`` (user name), ``action`` (exact, or a prefix ending in ``*``),
+    ``entity_type``, ``entity_id``, ``project_id`` (events on or naming the project),
+    ``since``/``until`` (ISO 8601 with a time zone). ``X-Has-More: true`` when events
+    remain after this page (ask again with ``offset``)."""
+    query = audit_trail.EventQuery(
+        actor=actor_name,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        project_id=project_id,
+        since=since,
+        until=until,
     )
-    return [AuditEventPublic.model_validate(e) for e in events]
+    page = audit_trail.find_events(session, actor, query, limit=limit, offset=offset)
+    response.headers["X-Has-More"] = "true" if page.has_more else "false"
+    return [AuditEventPublic.model_validate(e) for e in page.events]

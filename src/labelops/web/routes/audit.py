@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from labelops.api.deps import SessionDep
 from labelops.errors import InvalidInput
 from labelops.services import (
+    audit_trail,
     audits,
     directory,
     disputes,
@@ -127,6 +128,7 @@ def audit_page(
     """An audit: plan, progress, decision and estimate, its sample and its disputes."""
     report = audits.get_audit_report(session, actor, audit_id)
     items = audits.list_audit_items(session, actor, audit_id)
+    audit_trail.record_sample_read(session, actor, audit_id, len(items), via="web")
     audit_disputes = disputes.list_disputes(session, actor, audit_id=audit_id)
     project = projects.get_project(session, actor, report.audit.project_id)
     vendor = directory.get_vendor(session, actor, report.audit.vendor_id)
