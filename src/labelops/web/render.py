@@ -10,13 +10,13 @@ role is one ``Page(...)`` line plus its route.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from labelops.api.errors import status_for
 from labelops.errors import InvalidInput, LabelopsError, PermissionDenied
@@ -45,8 +46,12 @@ __all__ = [
     "LoginRequired",
     "Page",
     "WebRoute",
+    "Named",
     "format_datetime",
     "format_number",
+    "name_in",
+    "names_by_key",
+    "nav_for",
     "page_language",
     "render_page",
     "start_of_today",
@@ -140,15 +145,65 @@ def format_percent(value: float | None, lang: str) -> str:
 
 
 def format_datetime(value: datetime | None, lang: str) -> str:
-    """A timestamp in Taiwan time: ``2026-11-25 18:42`` or ``2026年11月25日 18:42``."""
+    """A timestamp in Taiwan time with its zone: ``2026-11-25 18:42 UTC+8`` or
+    ``2026年11月25日 18:42 UTC+8`` (an em dash for missing values)."""
     if value is None:
         return "—"
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     local = value.astimezone(WORKSPACE_TZ)
+    offset = local.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    zone = f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
     if lang == "zh-Hant":
-        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
-    return f"{local:%Y-%m-%d %H:%M}"
+        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M} {zone}"
+    return f"{local:%Y-%m-%d %H:%M} {zone}"
+
+
+def time_element(value: datetime | None, lang: str) -> Markup:
+    """:func:`format_datetime` in a ``<time>`` element carrying the ISO instant with
+    its offset (what templates show through ``dt()``)."""
+    if value is None:
+        return Markup("—")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    iso = value.astimezone(WORKSPACE_TZ).isoformat(timespec="seconds")
+    return Markup('<time datetime="{}">{}</time>').format(iso, format_datetime(value, lang))
+
+
+class Named(Protocol):
+    """Anything with a key and a name in both languages (taxonomy labels, error types)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def name_en(self) -> str: ...
+
+    @property
+    def name_zh(self) -> str: ...
+
+
+def name_in(thing: Named, lang: str) -> str:
+    """A label's or error type's name in the page language."""
+    return thing.name_zh if lang == "zh-Hant" else thing.name_en
+
+
+def names_by_key(things: Iterable[Named], lang: str) -> dict[str, str]:
+    """``{key: name in lang}`` of taxonomy labels or error types, for the pages that
+    show keys stored in the data (never the raw key)."""
+    return {thing.key: name_in(thing, lang) for thing in things}
+
+
+def named(keys: Sequence[str] | str | None, names: dict[str, str]) -> str:
+    """Keys as their names, comma-separated (an em dash when there are none)."""
+    if not keys:
+        return "—"
+    if isinstance(keys, str):
+        keys = [keys]
+    return ", ".join(names.get(key, key) for key in keys)
 
 
 def format_day(iso_day: str, lang: str) -> str:
@@ -209,8 +264,9 @@ def render_page(
             t=t,
             num=lambda value, digits=0: format_number(value, lang, digits=digits),
             pct=lambda value: format_percent(value, lang),
-            dt=lambda value: format_datetime(value, lang),
+            dt=lambda value: time_element(value, lang),
             day=lambda value: format_day(value, lang),
+            named=named,
             nav=nav_for(actor),
             current_nav=max(
                 (p.path for p in nav_for(actor) if path_has_prefix(request.url.path, p.path)),

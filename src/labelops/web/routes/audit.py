@@ -28,7 +28,7 @@ from labelops.services import (
     workspace,
 )
 from labelops.services.taxonomies import list_taxonomy_labels
-from labelops.web.render import page_language, render_page
+from labelops.web.render import name_in, names_by_key, page_language, render_page
 from labelops.web.routes._deps import PageActor, make_router
 from labelops.web.routes.admin import save_upload
 from labelops.web.routes.labeller import LABEL_KEYS
@@ -45,7 +45,7 @@ def _label_names(session: SessionDep, taxonomy_id: int, lang: str) -> list[dict[
         {
             "key": label.key,
             "hotkey": LABEL_KEYS[index] if index < len(LABEL_KEYS) else "",
-            "name": label.name_zh if lang == "zh-Hant" else label.name_en,
+            "name": name_in(label, lang),
         }
         for index, label in enumerate(list_taxonomy_labels(session, taxonomy_id))
     ]
@@ -130,6 +130,12 @@ def audit_page(
     audit_disputes = disputes.list_disputes(session, actor, audit_id=audit_id)
     project = projects.get_project(session, actor, report.audit.project_id)
     vendor = directory.get_vendor(session, actor, report.audit.vendor_id)
+    lang = page_language(request, actor)
+    names = names_by_key(list_taxonomy_labels(session, project.taxonomy_id), lang)
+    error_names = names_by_key(
+        audits.list_error_types(session, actor, list_version=report.audit.error_type_version),
+        lang,
+    )
     session.commit()
     return render_page(
         request,
@@ -137,6 +143,9 @@ def audit_page(
         actor,
         title_id="web.audit.audit",
         report=report,
+        curtailment=report.curtailment,
+        names=names,
+        error_names=error_names,
         audit=report.audit,
         items=items,
         disputes=audit_disputes,
@@ -157,6 +166,7 @@ def review_page(request: Request, session: SessionDep, actor: PageActor, audit_i
     lang = page_language(request, actor)
     labels = _label_names(session, project.taxonomy_id, lang)
     error_types = audits.list_error_types(session, actor, list_version=summary.error_type_version)
+    curtailment = audits.get_audit_curtailment(session, actor, audit_id)
     session.commit()
     return render_page(
         request,
@@ -168,6 +178,8 @@ def review_page(request: Request, session: SessionDep, actor: PageActor, audit_i
         labels=labels,
         names={label["key"]: label["name"] for label in labels},
         error_types=error_types,
+        error_names=names_by_key(error_types, lang),
+        curtailment=curtailment,
         severities=SEVERITIES,
         text_parts=workspace.highlight_parts(item.item.get("text")),
     )

@@ -1,0 +1,202 @@
+"""Defects found when the pages were tried as a new user would (issue #19), in-process:
+the vendor's random-part defects, names instead of raw label keys, curtailed audits,
+forms kept on a validation error, links a role can follow, periods and time zones."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from factories import make_world
+from labelops.i18n import translate
+from labelops.services import audits, labelling, lots, queue
+from web.web_support import give_passwords, login
+
+TAGS = re.compile(r"<[^>]+>")
+HIDDEN = re.compile(r"<(script|style)\b.*?</\1>", re.S)
+RAW_KEYS = ("financial_scam", "wrong_label", "missed_violation", "over_flagging")
+
+
+def visible(page_html: str) -> str:
+    """The text a reader sees (tags, scripts and attribute values removed)."""
+    body = page_html.split("<body>", 1)[-1]
+    return html.unescape(TAGS.sub(" ", HIDDEN.sub(" ", body)))
+
+
+@pytest.fixture()
+def world(session):
+    """Vendor A's 24 labels (12 items, 2 labellers) in a lot under an AQL audit
+    (lot 24, AQL 10, level II: n = 5, Ac 1, Re 2) with 2 targeted labels."""
+    world = make_world(session, n_items=12, overlap=2)
+    give_passwords(session, world, "admin", "auditor", "manager-a", "labeller-a1")
+    project = world.project_ids["A"]
+    for name in ("labeller-a1", "labeller-a2"):
+        actor = world.actors[name]
+        for index in range(12):
+            served = queue.next_task(session, actor, project)
+            assert served is not None
+            labelling.submit_label(
+                session, actor, served.assignment_id, ["financial_scam" if index % 2 else "adult"]
+            )
+    lot = lots.create_lot(session, world.actors["auditor"], project, world.vendor_ids["A"])
+    world.lot_id = lot.id
+    started = audits.start_audit(
+        session, world.actors["auditor"], lot.id, plan="aql", aql="10", targeted=2, seed=7
+    )
+    world.audit_id = started.id
+    session.commit()
+    assert (started.design["accept"], started.design["reject"]) == (1, 2)
+    assert (started.n_random, started.n_targeted) == (5, 2)
+    return world
+
+
+def review(session, world, wrong, *, limit: int | None = None) -> int:
+    """Review the sample in order; ``wrong(item)`` says which verdicts are incorrect."""
+    auditor = world.actors["auditor"]
+    done = 0
+    while (item := audits.next_audit_item(session, auditor, world.audit_id)) is not None:
+        if limit is not None and done >= limit:
+            break
+        vendor = audits.get_audit_item(session, auditor, world.audit_id, item.label_id)
+        if wrong(item):
+            right = ["compliant"]
+            audits.submit_blind_answer(session, auditor, world.audit_id, item.label_id, right)
+            audits.record_verdict(
+                session,
+                auditor,
+                world.audit_id,
+                item.label_id,
+                "incorrect",
+                error_type="wrong_label",
+                severity="major",
+                corrected=right,
+            )
+        else:
+            answer = list(vendor.vendor_value or []) if vendor.vendor_value else ["adult"]
+            audits.submit_blind_answer(session, auditor, world.audit_id, item.label_id, answer)
+            revealed = audits.get_audit_item(session, auditor, world.audit_id, item.label_id)
+            audits.submit_blind_answer(
+                session, auditor, world.audit_id, item.label_id, list(revealed.vendor_value or [])
+            )
+            audits.record_verdict(session, auditor, world.audit_id, item.label_id, "correct")
+        done += 1
+    session.commit()
+    return done
+
+
+def login_in(client, username: str, lang: str) -> str:
+    """Log in and choose the page language (the user's choice wins over the browser's)."""
+    client.cookies.clear()
+    csrf = login(client, username)
+    chosen = client.post("/lang", data={"lang": lang, "csrf_token": csrf, "next": "/"})
+    assert chosen.status_code == 200
+    return csrf
+
+
+def _row_cells(page_html: str, audit_id: int) -> list[str]:
+    row = page_html.split(f'<a href="/audit/audits/{audit_id}">{audit_id}</a>', 1)[1]
+    row = row.split("</tr>", 1)[0]
+    return [visible(cell).strip() for cell in row.split("</td>")]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hant"])
+def test_vendor_page_defects_of_the_random_part_are_not_the_total(client, session, world, lang):
+    review(session, world, lambda item: item.part == "targeted")
+    summary = audits.get_audit(session, world.actors["auditor"], world.audit_id)
+    assert (summary.n_defects, summary.n_defects_random) == (2, 0)
+    login_in(client, "manager-a", lang)
+    page = client.get(f"/vendor/{world.vendor_ids['A']}")
+    assert page.status_code == 200
+    header = translate("web.audit.defects", lang)
+    assert header in html.unescape(page.text)
+    # cells after the link: lot, plan, reviewed, defects (random part), decision, accuracy
+    cells = _row_cells(page.text, world.audit_id)
+    assert cells[4] == "0", cells
+
+
+@pytest.mark.parametrize(
+    ("lang", "label", "error"),
+    [("en", "Financial scam", "Wrong label"), ("zh-Hant", "金融詐騙", "標籤錯誤")],
+)
+def test_audit_and_vendor_pages_show_label_and_error_names_not_keys(
+    client, session, world, lang, label, error
+):
+    review(session, world, lambda _item: True)
+    login_in(client, "auditor", lang)
+    text = visible(client.get(f"/audit/audits/{world.audit_id}").text)
+    assert label in text and error in text
+    assert translate("web.audit.errors_by_type", lang) in text
+    assert [key for key in RAW_KEYS if key in text] == []
+    login_in(client, "manager-a", lang)
+    text = visible(client.get(f"/vendor/{world.vendor_ids['A']}").text)
+    assert label in text and error in text
+    assert translate("web.vendor.mistakes", lang) in text
+    assert [key for key in RAW_KEYS if key in text] == []
+
+
+def test_curtailment_before_the_sample_is_finished(client, session, world):
+    auditor = world.actors["auditor"]
+    random_seen: list[int] = []
+
+    def wrong(item) -> bool:
+        if item.part == "random":
+            random_seen.append(item.label_id)
+            return True
+        return False
+
+    # Review until two random labels have been judged wrong (Re = 2).
+    while len(random_seen) < 2:
+        review(session, world, wrong, limit=1)
+    summary = audits.get_audit(session, auditor, world.audit_id)
+    assert summary.decision is None and summary.n_reviewed < summary.n_sample
+    report = audits.get_audit_report(session, auditor, world.audit_id)
+    assert report.curtailment is not None and report.curtailment.certain
+    assert (report.curtailment.decision, report.curtailment.curtailed_at) == ("rejected", 2)
+
+    login(client, "auditor")
+    api = client.get(f"/api/audits/{world.audit_id}/report").json()
+    assert api["decision_certain"] is True
+    assert api["certain_decision"] == "rejected" and api["curtailed_at"] == 2
+    assert api["audit"]["decision"] is None
+    for lang in ("en", "zh-Hant"):
+        login_in(client, "auditor", lang)
+        expected = translate("web.audit.curtailed_rejected", lang, defects=2, reject=2, at=2, n=5)
+        for url in (f"/audit/audits/{world.audit_id}", f"/audit/audits/{world.audit_id}/review"):
+            page = client.get(url)
+            assert page.status_code == 200, url
+            assert expected in visible(page.text), (url, lang)
+
+    # The auditor finishes the sample: the estimate uses every reviewed random label.
+    review(session, world, lambda _item: False)
+    summary = audits.get_audit(session, auditor, world.audit_id)
+    assert summary.decision == "rejected" and summary.n_reviewed == summary.n_sample
+    report = audits.get_audit_report(session, auditor, world.audit_id)
+    assert report.estimate is not None and report.estimate.n_audited == 5
+    assert report.curtailment is not None and report.curtailment.curtailed_at == 2
+    login_in(client, "auditor", "en")
+    page = client.get(f"/audit/audits/{world.audit_id}")
+    done = translate("web.audit.curtailed_done", "en", decision="Rejected", at=2, n=5)
+    assert translate("web.status.rejected", "en") == "Rejected"
+    assert done in visible(page.text)
+
+
+def test_an_audit_with_no_defect_is_accepted_once_the_rest_cannot_reach_re(client, session, world):
+    # Re = 2 over 5 random labels: 4 right ones leave 1 label, which cannot reach 2.
+    seen: list[str] = []
+
+    def wrong(item) -> bool:
+        seen.append(item.part)
+        return False
+
+    while seen.count("random") < 4:
+        review(session, world, wrong, limit=1)
+    report = audits.get_audit_report(session, world.actors["auditor"], world.audit_id)
+    assert report.curtailment is not None
+    assert (report.curtailment.decision, report.curtailment.curtailed_at) == ("accepted", 4)
+    assert report.audit.decision is None
+    login_in(client, "auditor", "zh-Hant")
+    page = client.get(f"/audit/audits/{world.audit_id}")
+    expected = translate("web.audit.curtailed_accepted", "zh-Hant", defects=0, reject=2, at=4, n=5)
+    assert expected in visible(page.text)
