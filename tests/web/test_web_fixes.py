@@ -200,3 +200,39 @@ def test_an_audit_with_no_defect_is_accepted_once_the_rest_cannot_reach_re(clien
     page = client.get(f"/audit/audits/{world.audit_id}")
     expected = translate("web.audit.curtailed_accepted", "zh-Hant", defects=0, reject=2, at=4, n=5)
     assert expected in visible(page.text)
+
+
+NAKED_STAMP = {
+    "en": re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?! UTC[+-]\d)"),
+    "zh-Hant": re.compile(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}(?! UTC[+-]\d)"),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hant"])
+def test_lot_page_shows_its_period_and_every_timestamp_carries_its_zone(
+    client, session, world, lang
+):
+    from labelops.web.render import format_datetime
+
+    login_in(client, "admin", lang)
+    text = visible(client.get(f"/audit/lots/{world.lot_id}").text)
+    assert translate("web.audit.window", lang) in text
+    assert "— – —" not in text
+    lot = lots.get_lot(session, world.actors["auditor"], world.lot_id)
+    assert lot.since is None and lot.until is None  # a lot of everything so far
+    assert lot.frozen_at is not None
+    assert format_datetime(lot.frozen_at, lang) in text
+    assert format_datetime(lot.first_label_at, lang) in text
+    assert format_datetime(lot.last_label_at, lang) in text
+    zoned = 0
+    for url in (
+        f"/audit/lots/{world.lot_id}",
+        "/admin/imports",
+        "/admin/projects",
+        "/admin/taxonomies",
+        "/admin/users",
+    ):
+        text = visible(client.get(url).text)
+        assert NAKED_STAMP[lang].findall(text) == [], url
+        zoned += text.count(" UTC+8")
+    assert zoned >= 6

@@ -25,7 +25,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup
 
 from labelops.api.errors import status_for
 from labelops.errors import InvalidInput, LabelopsError, PermissionDenied
@@ -162,17 +161,6 @@ def format_datetime(value: datetime | None, lang: str) -> str:
     return f"{local:%Y-%m-%d %H:%M} {zone}"
 
 
-def time_element(value: datetime | None, lang: str) -> Markup:
-    """:func:`format_datetime` in a ``<time>`` element carrying the ISO instant with
-    its offset (what templates show through ``dt()``)."""
-    if value is None:
-        return Markup("—")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    iso = value.astimezone(WORKSPACE_TZ).isoformat(timespec="seconds")
-    return Markup('<time datetime="{}">{}</time>').format(iso, format_datetime(value, lang))
-
-
 class Named(Protocol):
     """Anything with a key and a name in both languages (taxonomy labels, error types)."""
 
@@ -264,7 +252,7 @@ def render_page(
             t=t,
             num=lambda value, digits=0: format_number(value, lang, digits=digits),
             pct=lambda value: format_percent(value, lang),
-            dt=lambda value: time_element(value, lang),
+            dt=lambda value: format_datetime(value, lang),
             day=lambda value: format_day(value, lang),
             named=named,
             nav=nav_for(actor),
