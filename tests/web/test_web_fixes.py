@@ -236,3 +236,90 @@ def test_lot_page_shows_its_period_and_every_timestamp_carries_its_zone(
         assert NAKED_STAMP[lang].findall(text) == [], url
         zoned += text.count(" UTC+8")
     assert zoned >= 6
+
+
+def _blind_agreeing(session, world):
+    """Serve the next sampled label and answer it as the vendor did; its label id."""
+    auditor = world.actors["auditor"]
+    item = audits.next_audit_item(session, auditor, world.audit_id)
+    assert item is not None
+    audits.submit_blind_answer(session, auditor, world.audit_id, item.label_id, ["adult"])
+    vendor = audits.get_audit_item(session, auditor, world.audit_id, item.label_id).vendor_value
+    audits.submit_blind_answer(session, auditor, world.audit_id, item.label_id, list(vendor or []))
+    session.commit()
+    return item.label_id, list(vendor or [])
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hant"])
+def test_a_refused_verdict_shows_the_form_again_with_the_reason_and_what_was_entered(
+    client, session, world, lang
+):
+    label_id, vendor = _blind_agreeing(session, world)
+    csrf = login_in(client, "auditor", lang)
+    comment = "看起來像賭博 <b>x</b>"
+    # "Incorrect" with the vendor's own label as the correction: refused.
+    response = client.post(
+        f"/audit/audits/{world.audit_id}/labels/{label_id}/verdict",
+        data={
+            "verdict": "incorrect",
+            "error_type": "over_flagging",
+            "severity": "minor",
+            "corrected": vendor,
+            "comment": comment,
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 422
+    page = response.text
+    assert 'id="review-form" data-stage="verdict"' in page
+    message = translate("errors.audit.corrected_same", lang)
+    error = page.split('id="err-corrected"', 1)[1].split("</p>", 1)[0]
+    assert message in html.unescape(error)
+    assert 'name="verdict" value="incorrect" data-hotkey="x" checked' in page
+    assert 'name="error_type" value="over_flagging" checked' in page
+    assert 'name="severity" value="minor" checked' in page
+    assert f'value="{html.escape(comment)}"' in page
+    assert (
+        audits.get_audit_item(session, world.actors["auditor"], world.audit_id, label_id).verdict
+        is None
+    )
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hant"])
+def test_a_refused_import_shows_the_form_again_with_the_reason_next_to_the_field(
+    client, world, lang
+):
+    csrf = login_in(client, "admin", lang)
+    project = world.project_ids["B"]
+    bad_columns = client.post(
+        "/admin/imports",
+        data={
+            "project_id": str(project),
+            "columns": "external_id=ad_id nonsense",
+            "no_header": "1",
+            "csrf_token": csrf,
+        },
+        files={"file": ("ads.csv", b"ad_id,body\nx-1,hello\n", "text/csv")},
+    )
+    assert bad_columns.status_code == 422
+    page = bad_columns.text
+    assert 'action="/admin/imports"' in page  # the form, not an error page
+    assert 'id="i-columns-error"' in page and 'aria-invalid="true"' in page
+    assert 'value="external_id=ad_id nonsense"' in page
+    assert f'<option value="{project}" selected>' in page
+    assert 'name="no_header" value="1" checked' in page
+    assert 'name="hash_ids" value="1" checked' not in page
+    rows = b'{"external_id": "w-1", "text": "hello"}\n{"external_id": "w-2"}\n'
+    bad_file = client.post(
+        "/admin/imports",
+        data={"project_id": str(project), "csrf_token": csrf},
+        files={"file": ("items.jsonl", rows, "application/jsonl")},
+    )
+    assert bad_file.status_code == 422
+    error = html.unescape(bad_file.text.split('id="i-file-error"', 1)[1].split("</p>", 1)[0])
+    assert "items.jsonl" in error
+    assert translate("errors.where.line", lang, line=2) in error
+    assert translate("web.form.file_again", lang, file="items.jsonl") in html.unescape(
+        bad_file.text
+    )
