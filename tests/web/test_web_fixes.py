@@ -323,3 +323,31 @@ def test_a_refused_import_shows_the_form_again_with_the_reason_next_to_the_field
     assert translate("web.form.file_again", lang, file="items.jsonl") in html.unescape(
         bad_file.text
     )
+
+
+HREF = re.compile(r'<a [^>]*href="(/[^"#]*)"')
+
+
+@pytest.mark.parametrize("username", ["labeller-a1", "manager-a", "auditor", "admin"])
+def test_every_link_a_role_is_shown_leads_somewhere_it_may_go(client, session, world, username):
+    """Follow every link of the pages a role reaches from its home (two clicks deep):
+    none may answer 403 (or any error): a link a role cannot follow is not shown."""
+    review(session, world, lambda item: item.part == "random")  # decided, with mistakes
+    login_in(client, username, "en")
+    home = client.get("/", follow_redirects=True)
+    assert home.status_code == 200
+    seen: dict[str, int] = {}
+    frontier = [str(home.url.path)]
+    for _depth in range(2):
+        found: list[str] = []
+        for url in frontier:
+            response = client.get(url)
+            seen[url] = response.status_code
+            if response.status_code == 200:
+                found += [h for h in HREF.findall(response.text) if not h.startswith("/static/")]
+        frontier = sorted({h for h in found if h not in seen})
+    for url in frontier:
+        seen[url] = client.get(url).status_code
+    refused = {url: status for url, status in seen.items() if status != 200}
+    assert refused == {}, username
+    assert len(seen) >= 3

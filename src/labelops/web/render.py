@@ -29,7 +29,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from labelops.api.errors import status_for
 from labelops.errors import InvalidInput, LabelopsError, PermissionDenied
 from labelops.i18n import negotiate_language, normalise_language, translate
-from labelops.services.policy import Actor
+from labelops.services.policy import Action, Actor, can
 from labelops.types import Role
 from labelops.web.session import (
     CSRF_HEADER,
@@ -72,20 +72,23 @@ class Page:
     title_id: str
     """Message id of the title (``web.json``)."""
     roles: tuple[Role, ...]
-    """Roles that see it in the navigation (the services still decide access)."""
+    """Roles the page is meant for (the services still decide access)."""
+    action: Action | None = None
+    """What the page's service requires (``services.policy``): a role without it is not
+    shown the link, so no navigation link leads to a refusal."""
 
 
 PAGES: tuple[Page, ...] = (
-    Page("/work", "web.nav.work", (Role.LABELLER,)),
-    Page("/vendor", "web.nav.vendor", (Role.VENDOR_MANAGER,)),
-    Page("/quality", "web.nav.quality", (Role.ADMIN, Role.AUDITOR, Role.VENDOR_MANAGER)),
-    Page("/audit", "web.nav.audits", (Role.ADMIN, Role.AUDITOR)),
-    Page("/audit/disputes", "web.nav.disputes", (Role.ADMIN, Role.AUDITOR)),
-    Page("/admin/vendors", "web.nav.vendors", (Role.ADMIN,)),
-    Page("/admin/users", "web.nav.users", (Role.ADMIN,)),
-    Page("/admin/taxonomies", "web.nav.taxonomies", (Role.ADMIN, Role.AUDITOR)),
-    Page("/admin/projects", "web.nav.projects", (Role.ADMIN,)),
-    Page("/admin/imports", "web.nav.imports", (Role.ADMIN,)),
+    Page("/work", "web.nav.work", (Role.LABELLER,), "queue.work"),
+    Page("/vendor", "web.nav.vendor", (Role.VENDOR_MANAGER,), "vendor.read"),
+    Page("/quality", "web.nav.quality", _ALL, "quality.read"),
+    Page("/audit", "web.nav.audits", _IN_HOUSE, "audit.run"),
+    Page("/audit/disputes", "web.nav.disputes", _IN_HOUSE, "dispute.resolve"),
+    Page("/admin/vendors", "web.nav.vendors", (Role.ADMIN,), "vendor.manage"),
+    Page("/admin/users", "web.nav.users", (Role.ADMIN,), "user.manage"),
+    Page("/admin/taxonomies", "web.nav.taxonomies", _IN_HOUSE, "taxonomy.read"),
+    Page("/admin/projects", "web.nav.projects", (Role.ADMIN,), "project.manage"),
+    Page("/admin/imports", "web.nav.imports", (Role.ADMIN,), "item.import"),
 )
 
 HOME_BY_ROLE: dict[Role, str] = {
@@ -218,10 +221,14 @@ def path_has_prefix(path: str, prefix: str) -> bool:
 
 
 def nav_for(actor: Actor | None) -> list[Page]:
-    """Pages of the actor's role, in registry order."""
+    """Pages of the actor's role that the policy lets it open, in registry order."""
     if actor is None:
         return []
-    return [page for page in PAGES if actor.role in page.roles]
+    return [
+        page
+        for page in PAGES
+        if actor.role in page.roles and (page.action is None or can(actor, page.action))
+    ]
 
 
 def render_page(
