@@ -118,3 +118,71 @@ def test_import_form_help_text_does_not_overlap_the_inputs(
                 and box["x"] + box["width"] <= cell["x"] + cell["width"] + 1
             )
     context.close()
+
+
+RAW_KEYS = ("financial_scam", "wrong_label", "compliant")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_curtailed_audit_names_and_random_defects_as_a_person_sees_them(
+    live_server, world, browser, lang
+):
+    context, page = _page(browser, live_server, "auditor", lang)
+    page.goto(f"{live_server.url}/audit/audits/{world.audit_id}")
+    page.screenshot(path=str(SCREENSHOTS / f"fixes_audit_curtailed_{lang}.png"), full_page=True)
+    notice = page.inner_text("#curtailment")
+    assert notice == translate("web.audit.curtailed_rejected", lang, defects=2, reject=2, at=2, n=5)
+    assert page.inner_text("#decision") == translate("web.status.in_progress", lang)
+    main = page.inner_text("main")
+    assert ("Financial scam" if lang == "en" else "金融詐騙") in main
+    assert ("Wrong label" if lang == "en" else "標籤錯誤") in main
+    assert [key for key in RAW_KEYS if key in main] == []
+    page.click("#review-link")
+    page.wait_for_load_state("domcontentloaded")
+    assert page.inner_text("#curtailment") == notice  # said on the review page too
+    context.close()
+
+    context, page = _page(browser, live_server, "manager-a", lang)
+    page.goto(f"{live_server.url}/vendor/{world.vendor_ids['A']}")
+    page.screenshot(path=str(SCREENSHOTS / f"fixes_vendor_{lang}.png"), full_page=True)
+    header = page.locator("table", has=page.locator(f'a[href="/audit/audits/{world.audit_id}"]'))
+    columns = [c.strip() for c in header.locator("thead th").all_inner_texts()]
+    row = header.locator("tbody tr", has=page.locator(f'a[href="/audit/audits/{world.audit_id}"]'))
+    cells = [c.strip() for c in row.locator("td").all_inner_texts()]
+    assert cells[columns.index(translate("web.audit.defects", lang))] == "2"
+    main = page.inner_text("main")
+    assert ("Financial scam" if lang == "en" else "金融詐騙") in main
+    assert [key for key in RAW_KEYS if key in main] == []
+    context.close()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_lot_period_with_zone_and_a_refused_verdict_kept_on_its_form(
+    live_server, world, browser, lang
+):
+    context, page = _page(browser, live_server, "auditor", lang)
+    page.goto(f"{live_server.url}/audit/lots/{world.lot_id}")
+    period = page.inner_text("#lot-period")
+    assert period.startswith(translate("web.audit.window", lang))
+    assert "—" not in period and period.endswith("UTC+8")
+    assert "UTC+8" in page.inner_text("#lot-span")
+
+    page.goto(f"{live_server.url}/audit/audits/{world.audit_id}/review")
+    form = page.locator("#review-form")
+    if form.get_attribute("data-stage") == "blind":
+        page.locator('#review-form input[name="value"]').first.check()
+        with page.expect_navigation():
+            page.click('#review-form button[type="submit"]')
+    vendor_name = page.inner_text("#vendor-label")
+    page.check('input[name="verdict"][value="incorrect"]')
+    page.check('input[name="severity"][value="minor"]')
+    page.select_option("#corrected", label=vendor_name)  # the vendor's own label: refused
+    page.fill("#comment", "留言 kept")
+    with page.expect_navigation():
+        page.click('#review-form button[type="submit"]')
+    page.screenshot(path=str(SCREENSHOTS / f"fixes_verdict_refused_{lang}.png"), full_page=True)
+    assert page.inner_text("#err-corrected") == translate("errors.audit.corrected_same", lang)
+    assert page.is_checked('input[name="verdict"][value="incorrect"]')
+    assert page.is_checked('input[name="severity"][value="minor"]')
+    assert page.input_value("#comment") == "留言 kept"
+    context.close()
