@@ -347,16 +347,16 @@ def _imports_form(
     actor: Actor,
     *,
     error: InvalidInput | None = None,
+    field: str = "file",
     entered: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """The imports page; after a refused upload, the form again with the reason next to
-    the field it concerns and what was entered (a browser cannot refill a file input)."""
+    ``field`` and what was entered (a browser cannot refill a file input)."""
     batches = workspace.list_import_batches(session, actor)
     rows = projects.list_projects(session, actor)
     session.commit()
     errors: dict[str, str] = {}
     if error is not None:
-        field = "columns" if error.message_id.startswith("itemfiles.column_map") else "file"
         errors[field] = error.render(page_language(request, actor))
     return render_page(
         request,
@@ -387,8 +387,10 @@ def imports_upload(
     """Import an uploaded item file (all or nothing unless invalid rows may be skipped);
     ``columns`` maps fields to the file's columns, as ``external_id=id text=TEXT``;
     ``no_header`` and ``hash_ids`` are the CLI's ``--no-header`` and ``--hash-ids``."""
+    field = "columns"
     try:
         column_map = parse_column_map(columns.split())
+        field = "file"
         with tempfile.TemporaryDirectory(prefix="labelops-upload-") as folder:
             path = save_upload(file, Path(folder))
             report = imports.import_items(
@@ -413,7 +415,7 @@ def imports_upload(
             "hash_ids": hash_ids,
             "skip_invalid": skip_invalid,
         }
-        return _imports_form(request, session, actor, error=error, entered=entered)
+        return _imports_form(request, session, actor, error=error, field=field, entered=entered)
     return RedirectResponse(f"/admin/imports/{report.import_id}", status_code=303)
 
 
