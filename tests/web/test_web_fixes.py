@@ -330,14 +330,19 @@ HREF = re.compile(r'<a [^>]*href="(/[^"#]*)"')
 
 @pytest.mark.parametrize("username", ["labeller-a1", "manager-a", "auditor", "admin"])
 def test_every_link_a_role_is_shown_leads_somewhere_it_may_go(client, session, world, username):
-    """Follow every link of the pages a role reaches from its home (two clicks deep):
-    none may answer 403 (or any error): a link a role cannot follow is not shown."""
+    """Follow every link of the pages a role reaches from its home and of every page of
+    the registry meant for it that it may open (e.g. a labeller typing ``/quality``), two
+    clicks deep: none may answer 403 (or any error): a link it cannot follow is not shown."""
+    from labelops.web.render import PAGES
+
     review(session, world, lambda item: item.part == "random")  # decided, with mistakes
     login_in(client, username, "en")
     home = client.get("/", follow_redirects=True)
     assert home.status_code == 200
     seen: dict[str, int] = {}
     frontier = [str(home.url.path)]
+    role = world.actors[username].role
+    frontier += [p.path for p in PAGES if role in p.roles and client.get(p.path).status_code == 200]
     for _depth in range(2):
         found: list[str] = []
         for url in frontier:
@@ -351,3 +356,16 @@ def test_every_link_a_role_is_shown_leads_somewhere_it_may_go(client, session, w
     refused = {url: status for url, status in seen.items() if status != 200}
     assert refused == {}, username
     assert len(seen) >= 3
+
+
+def test_a_labeller_typing_quality_sees_no_link_that_refuses_them(client, world):
+    """The reported case: a labeller's ``/quality`` led to project links answering 403;
+    the policy gives labellers no ``quality.read``, so the page lists without links."""
+    login_in(client, "labeller-a1", "en")
+    page = client.get("/quality")
+    assert page.status_code == 200
+    nav = page.text.split("<nav", 1)[1].split("</nav>", 1)[0]
+    assert 'href="/quality"' not in nav
+    links = [h for h in HREF.findall(page.text) if h.startswith("/quality/")]
+    assert {h: client.get(h).status_code for h in links if client.get(h).status_code != 200} == {}
+    assert "project-a" in visible(page.text)

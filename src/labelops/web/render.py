@@ -260,6 +260,7 @@ def render_page(
             num=lambda value, digits=0: format_number(value, lang, digits=digits),
             pct=lambda value: format_percent(value, lang),
             dt=lambda value: format_datetime(value, lang),
+            may=lambda action: actor is not None and can(actor, action),
             day=lambda value: format_day(value, lang),
             named=named,
             nav=nav_for(actor),
