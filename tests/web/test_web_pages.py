@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -138,7 +139,11 @@ def test_admin_creates_vendor_user_taxonomy_project_and_imports_items(
         data={"csrf_token": csrf},
         files={"file": ("web-tax.json", json.dumps(taxonomy).encode(), "application/json")},
     )
-    assert uploaded.status_code == 200 and "不可" in uploaded.text or "Bad" in uploaded.text
+    assert uploaded.status_code == 200
+    assert re.fullmatch(r"/admin/taxonomies/\d+", uploaded.url.path), uploaded.url.path
+    # The new label's row shows its key and both names, each in its own language.
+    row = uploaded.text.split("<code>bad</code>", 1)[1].split("</tr>", 1)[0]
+    assert '<td lang="zh-Hant">不可</td>' in row and '<td lang="en">Bad</td>' in row, row
     tax_id = int(uploaded.url.path.rsplit("/", 1)[1])
     made = client.post(
         "/admin/projects",

@@ -3,15 +3,15 @@ and an auditor completes an audit by keyboard until the lot is decided."""
 
 from __future__ import annotations
 
-import json
 import re
-from importlib import resources
 
 import pytest
 from sqlalchemy import select
 
 from factories import make_world
-from labelops.services import audits, labelling, lots, queue
+from labelops.i18n import catalog
+from labelops.services import audits, labelling, lots, queue, taxonomies
+from labelops.services.audit_config import DEFAULT_ERROR_TYPES
 from labelops.store.audit_models import Audit, AuditErrorType, AuditLot
 from labelops.store.models import ImportBatch, Item
 from web.web_support import SCREENSHOTS, browser_login, give_passwords, run_axe
@@ -19,6 +19,7 @@ from web.web_support import SCREENSHOTS, browser_login, give_passwords, run_axe
 pytestmark = pytest.mark.browser
 
 WORD = re.compile(r"[A-Za-z][A-Za-z']+")
+KEY_TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[a-z][a-z0-9]*(?:_[a-z0-9]+)*(?![A-Za-z0-9_-])")
 # Shown on purpose in both languages: product and format names, brand names of methods.
 ALLOWED = {"labelops", "csv", "json", "jsonl", "aql", "id", "yaml", "parquet", "ok"}
 
@@ -29,7 +30,7 @@ VISIBLE_TEXT = """() => {
     const node = walker.currentNode;
     const text = node.textContent.trim();
     const parent = node.parentElement;
-    if (!text || !parent || parent.closest('script, style, [lang="en"]')) continue;
+    if (!text || !parent || parent.closest('script, style, code, [lang="en"]')) continue;
     if (!parent.checkVisibility()) continue;
     out.push(text);
   }
@@ -38,9 +39,8 @@ VISIBLE_TEXT = """() => {
 
 
 def _catalog_words() -> tuple[set[str], set[str]]:
-    data = json.loads(
-        (resources.files("labelops.i18n") / "messages" / "web.json").read_text(encoding="utf-8")
-    )
+    # Every page message, whichever catalog file holds it (web.json and newer files).
+    data = {key: texts for key, texts in catalog().items() if key.startswith("web.")}
     english = {w.lower() for texts in data.values() for w in WORD.findall(texts["en"])}
     in_chinese = {w.lower() for texts in data.values() for w in WORD.findall(texts["zh-Hant"])}
     return english, in_chinese
@@ -57,9 +57,10 @@ def world(live_server):
                 actor = world.actors[name]
                 for index in range(5):
                     served = queue.next_task(session, actor, project)
-                    labelling.submit_label(
-                        session, actor, served.assignment_id, ["gambling" if index % 2 else "adult"]
-                    )
+                    value = "gambling" if index % 2 else "adult"
+                    if vendor == "b" and index % 2:
+                        value = "financial_scam"
+                    labelling.submit_label(session, actor, served.assignment_id, [value])
         auditor = world.actors["auditor"]
         world.lots = {}
         world.audits = {}
@@ -71,6 +72,28 @@ def world(live_server):
             world.audits[vendor] = audits.start_audit(
                 session, auditor, lot.id, plan="margin", margin=0.3, seed=3
             ).id
+        for _ in range(2):  # mistakes on B's pages: label and error-type names, never keys
+            item = audits.next_audit_item(session, auditor, world.audits["B"])
+            audits.submit_blind_answer(
+                session, auditor, world.audits["B"], item.label_id, ["compliant"]
+            )
+            audits.record_verdict(
+                session,
+                auditor,
+                world.audits["B"],
+                item.label_id,
+                "incorrect",
+                error_type="wrong_label",
+                severity="major",
+                corrected=["compliant"],
+            )
+        world.raw_keys = sorted(
+            {
+                *taxonomies.label_keys(session, world.taxonomy_id),
+                *session.scalars(select(AuditErrorType.key)),
+                *(key for key, _, _ in DEFAULT_ERROR_TYPES),
+            }
+        )
         world.import_id = session.scalar(select(ImportBatch.id).limit(1))
         world.data = sorted(
             {
@@ -83,11 +106,6 @@ def world(live_server):
                 "request",
                 *session.scalars(select(Item.external_id)),
                 *session.scalars(select(Item.text)),
-                *session.scalars(select(AuditErrorType.key)),
-                "compliant",
-                "gambling",
-                "financial_scam",
-                "adult",
             },
             key=len,
             reverse=True,
@@ -150,6 +168,19 @@ def _left_in_english(
     return leaks
 
 
+def _raw_keys_shown(texts: list[str], data: list[str], keys: list[str]) -> list[str]:
+    """Label and error-type keys (``financial_scam``, ``wrong_label``, ``adult``) shown as
+    text: a page shows their names. Data (item texts, user names...) is taken out first."""
+    shown = []
+    for text in texts:
+        for value in data:
+            if value and value in text:
+                text = text.replace(value, " ")
+        tokens = set(KEY_TOKEN.findall(text))
+        shown += [f"raw key {key!r} in {text[:80]!r}" for key in keys if key in tokens]
+    return shown
+
+
 def test_every_page_in_both_languages_is_translated_accessible_and_photographed(
     live_server, world, browser
 ):
@@ -181,8 +212,12 @@ def test_every_page_in_both_languages_is_translated_accessible_and_photographed(
                 assert page.get_attribute("html", "lang") == (
                     "zh-Hant-TW" if lang == "zh-Hant" else "en"
                 )
+                texts = page.evaluate(VISIBLE_TEXT)
+                problems += [
+                    f"{url} ({lang}): {shown}"
+                    for shown in _raw_keys_shown(texts, world.data, world.raw_keys)
+                ]
                 if lang == "zh-Hant":
-                    texts = page.evaluate(VISIBLE_TEXT)
                     problems += [
                         f"{url}: {leak}"
                         for leak in _left_in_english(texts, world.data, english, in_chinese)

@@ -26,11 +26,13 @@ from __future__ import annotations
 __all__ = [
     "AQL_VALUES",
     "Allocation",
+    "Curtailment",
     "Inspection",
     "InspectionLevel",
     "SampleDraw",
     "SamplingPlan",
     "StratifiedDraw",
+    "curtail",
     "draw_simple_random",
     "draw_stratified",
     "find_code_letter",
@@ -351,6 +353,74 @@ def probability_of_acceptance(
         sps.hypergeom.cdf(threshold, plan.lot_size, defectives, plan.sample_size), dtype=float
     )
     return result
+
+
+@dataclass(frozen=True)
+class Curtailment:
+    """Where a single sampling plan's decision stands part-way through the sample.
+
+    ``decision`` is ``accepted`` or ``rejected`` once it is certain, else None;
+    ``curtailed_at`` is how many units had been inspected when it became certain (it
+    stays where it was first reached while the inspector finishes the sample).
+    """
+
+    decision: Literal["accepted", "rejected"] | None
+    curtailed_at: int | None
+    n_inspected: int
+    n_defects: int
+
+    @property
+    def certain(self) -> bool:
+        """Whether the rest of the sample can no longer change the decision."""
+        return self.decision is not None
+
+
+def curtail(
+    defects: Sequence[bool], *, sample_size: int, reject: int, accept_early: bool = True
+) -> Curtailment:
+    """Curtailed inspection of a single sampling plan (ISO 2859-1 section 10.5 and
+    MIL-STD-105E 11.5 allow stopping as soon as the decision is known).
+
+    The lot is rejected as soon as ``reject`` (Re) nonconforming units are found, and,
+    with ``accept_early``, accepted as soon as the units left could no longer reach Re
+    (defects found + units left < Re). Disputed verdicts may change the flags: the
+    decision is recomputed from the sequence given, in inspection order.
+
+    Args:
+        defects: One flag per inspected unit, in the order inspected (True = nonconforming).
+        sample_size: Units the plan inspects (n).
+        reject: Rejection number Re (the lot is accepted with fewer defects).
+        accept_early: Also curtail on certain acceptance (the decision only; the
+            switching rules still want the count).
+
+    Returns:
+        The decision once certain, the unit at which it became so, and the counts.
+
+    Raises:
+        InvalidInput: More units than the sample, a sample size below 1 or Re below 1.
+    """
+    if sample_size < 1:
+        raise InvalidInput("sampling.sample_size_range", field="sample_size", value=sample_size)
+    if reject < 1:
+        raise InvalidInput("sampling.reject_range", field="reject", value=reject)
+    if len(defects) > sample_size:
+        raise InvalidInput(
+            "sampling.too_many_inspected",
+            field="defects",
+            value=len(defects),
+            n=sample_size,
+        )
+    found = 0
+    for inspected, defective in enumerate(defects, start=1):
+        found += bool(defective)
+        if found >= reject:
+            return Curtailment("rejected", inspected, len(defects), sum(map(bool, defects)))
+        if accept_early and found + (sample_size - inspected) < reject:
+            # Later flags cannot reach Re even if every one is a defect.
+            return Curtailment("accepted", inspected, len(defects), sum(map(bool, defects)))
+    if accept_early and not defects and sample_size < reject:
+        return Curtailment("accepted", 0, 0, 0)
+    return Curtailment(None, None, len(defects), found)
 
 
 # ---------------------------------------------------------------- sample designs

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 __all__ = [
     "AuditReport",
     "close_audit",
+    "get_audit_curtailment",
     "get_audit_report",
 ]
 
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
         ClassQuality,
         LotAccuracyEstimate,
     )
+    from labelops.quality.sampling import Curtailment
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,11 @@ class AuditReport:
     errors_by_severity: dict[str, int] = field(default_factory=dict)
     next_inspection: str | None = None
     """Switching state's severity for the vendor's next lot (AQL plans)."""
+    curtailment: Curtailment | None = None
+    """AQL plans: the lot's decision as soon as it is certain from the random part
+    reviewed so far (curtailed inspection), and after how many random labels; None for
+    other plans. The audit's ``decision`` is still recorded when the sample is finished
+    (the estimate uses every reviewed label)."""
 
 
 def refresh_audit(session: Session, actor: Actor, audit: Audit, *, now: datetime) -> None:
@@ -180,6 +187,42 @@ def _estimate(session: Session, audit: Audit) -> LotAccuracyEstimate | None:
     )
 
 
+def _curtailment(session: Session, audit: Audit) -> Curtailment | None:
+    """Curtailed AQL decision from the random part's verdicts in review order."""
+    from labelops.quality.sampling import curtail
+
+    if audit.plan != "aql" or audit.n_random < 1 or "reject" not in audit.design:
+        return None
+    verdicts = session.scalars(
+        select(AuditSample.verdict)
+        .where(
+            AuditSample.audit_id == audit.id,
+            AuditSample.part == "random",
+            AuditSample.verdict.is_not(None),
+        )
+        .order_by(AuditSample.reviewed_at, AuditSample.position)
+    )
+    return curtail(
+        [verdict == "incorrect" for verdict in verdicts],
+        sample_size=audit.n_random,
+        reject=int(audit.design["reject"]),
+    )
+
+
+def get_audit_curtailment(session: Session, actor: Actor, audit_id: int) -> Curtailment | None:
+    """Whether an AQL audit's decision is already certain (None for other plans).
+
+    The lot is rejected as soon as the random part holds Re defects, and accepted as
+    soon as the random labels left can no longer reach Re; the auditor may still finish
+    the sample for the estimate.
+
+    Raises:
+        NotFound: No such audit, or another vendor's.
+    """
+    authorize(actor, "lot.read")
+    return _curtailment(session, load_audit(session, actor, audit_id))
+
+
 def _right_answer(sample: AuditSample) -> list[str]:
     if sample.verdict == "incorrect" and sample.corrected_value:
         return list(sample.corrected_value)
@@ -239,6 +282,7 @@ def get_audit_report(session: Session, actor: Actor, audit_id: int) -> AuditRepo
         errors_by_type=dict(sorted(Counter(str(s.error_type) for s in wrong).items())),
         errors_by_severity=dict(sorted(Counter(str(s.severity) for s in wrong).items())),
         next_inspection=next_inspection,
+        curtailment=_curtailment(session, audit),
     )
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "close_audit",
     "create_error_type_list",
     "get_audit",
+    "get_audit_curtailment",
     "get_audit_item",
     "get_audit_report",
     "get_switching_state",
@@ -84,7 +85,12 @@ from labelops.services.audit_config import (
     read_switching_state,
     resume_switching,
 )
-from labelops.services.audit_reports import AuditReport, close_audit, get_audit_report
+from labelops.services.audit_reports import (
+    AuditReport,
+    close_audit,
+    get_audit_curtailment,
+    get_audit_report,
+)
 from labelops.services.audit_reports import refresh_audit as refresh_audit
 from labelops.services.audit_review import (
     SEVERITIES,

@@ -68,12 +68,21 @@ class LotSummary:
     frozen_at: datetime | None
     audit_id: int | None
     """The lot's audit, once one started."""
+    first_label_at: datetime | None = None
+    """When the lot's earliest label was submitted (its period when ``since`` is open)."""
+    last_label_at: datetime | None = None
+    """When the lot's latest label was submitted."""
 
 
 def _summary(session: Session, lot: AuditLot) -> LotSummary:
     from labelops.store.audit_models import Audit
 
     audit_id = session.scalar(select(Audit.id).where(Audit.lot_id == lot.id))
+    first, last = session.execute(
+        select(func.min(Label.submitted_at), func.max(Label.submitted_at))
+        .join(AuditLotLabel, AuditLotLabel.label_id == Label.id)
+        .where(AuditLotLabel.lot_id == lot.id)
+    ).one()
     return LotSummary(
         id=lot.id,
         project_id=lot.project_id,
@@ -88,6 +97,8 @@ def _summary(session: Session, lot: AuditLot) -> LotSummary:
         created_at=lot.created_at,
         frozen_at=lot.frozen_at,
         audit_id=audit_id,
+        first_label_at=first,
+        last_label_at=last,
     )
 
 

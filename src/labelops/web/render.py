@@ -10,13 +10,13 @@ role is one ``Page(...)`` line plus its route.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from labelops.api.errors import status_for
 from labelops.errors import InvalidInput, LabelopsError, PermissionDenied
 from labelops.i18n import negotiate_language, normalise_language, translate
-from labelops.services.policy import Actor
+from labelops.services.policy import Action, Actor, can
 from labelops.types import Role
 from labelops.web.session import (
     CSRF_HEADER,
@@ -45,8 +45,12 @@ __all__ = [
     "LoginRequired",
     "Page",
     "WebRoute",
+    "Named",
     "format_datetime",
     "format_number",
+    "name_in",
+    "names_by_key",
+    "nav_for",
     "page_language",
     "render_page",
     "start_of_today",
@@ -68,21 +72,24 @@ class Page:
     title_id: str
     """Message id of the title (``web.json``)."""
     roles: tuple[Role, ...]
-    """Roles that see it in the navigation (the services still decide access)."""
+    """Roles the page is meant for (the services still decide access)."""
+    action: Action | None = None
+    """What the page's service requires (``services.policy``): a role without it is not
+    shown the link, so no navigation link leads to a refusal."""
 
 
 PAGES: tuple[Page, ...] = (
-    Page("/work", "web.nav.work", (Role.LABELLER,)),
-    Page("/vendor", "web.nav.vendor", (Role.VENDOR_MANAGER,)),
-    Page("/quality", "web.nav.quality", (Role.ADMIN, Role.AUDITOR, Role.VENDOR_MANAGER)),
-    Page("/audit", "web.nav.audits", (Role.ADMIN, Role.AUDITOR)),
-    Page("/audit/disputes", "web.nav.disputes", (Role.ADMIN, Role.AUDITOR)),
-    Page("/admin/vendors", "web.nav.vendors", (Role.ADMIN,)),
-    Page("/admin/users", "web.nav.users", (Role.ADMIN,)),
-    Page("/admin/taxonomies", "web.nav.taxonomies", (Role.ADMIN, Role.AUDITOR)),
-    Page("/admin/projects", "web.nav.projects", (Role.ADMIN,)),
-    Page("/admin/imports", "web.nav.imports", (Role.ADMIN,)),
-    Page("/admin/audit-events", "confid.nav.audit_events", (Role.ADMIN, Role.AUDITOR)),
+    Page("/work", "web.nav.work", (Role.LABELLER,), "queue.work"),
+    Page("/vendor", "web.nav.vendor", (Role.VENDOR_MANAGER,), "vendor.read"),
+    Page("/quality", "web.nav.quality", _ALL, "quality.read"),
+    Page("/audit", "web.nav.audits", _IN_HOUSE, "audit.run"),
+    Page("/audit/disputes", "web.nav.disputes", _IN_HOUSE, "dispute.resolve"),
+    Page("/admin/vendors", "web.nav.vendors", (Role.ADMIN,), "vendor.manage"),
+    Page("/admin/users", "web.nav.users", (Role.ADMIN,), "user.manage"),
+    Page("/admin/taxonomies", "web.nav.taxonomies", _IN_HOUSE, "taxonomy.read"),
+    Page("/admin/projects", "web.nav.projects", (Role.ADMIN,), "project.manage"),
+    Page("/admin/imports", "web.nav.imports", (Role.ADMIN,), "item.import"),
+    Page("/admin/audit-events", "confid.nav.audit_events", _IN_HOUSE, "audit_trail.read"),
 )
 
 HOME_BY_ROLE: dict[Role, str] = {
@@ -141,15 +148,54 @@ def format_percent(value: float | None, lang: str) -> str:
 
 
 def format_datetime(value: datetime | None, lang: str) -> str:
-    """A timestamp in Taiwan time: ``2026-11-25 18:42`` or ``2026年11月25日 18:42``."""
+    """A timestamp in Taiwan time with its zone: ``2026-11-25 18:42 UTC+8`` or
+    ``2026年11月25日 18:42 UTC+8`` (an em dash for missing values)."""
     if value is None:
         return "—"
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     local = value.astimezone(WORKSPACE_TZ)
+    offset = local.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    zone = f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
     if lang == "zh-Hant":
-        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
-    return f"{local:%Y-%m-%d %H:%M}"
+        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M} {zone}"
+    return f"{local:%Y-%m-%d %H:%M} {zone}"
+
+
+class Named(Protocol):
+    """Anything with a key and a name in both languages (taxonomy labels, error types)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def name_en(self) -> str: ...
+
+    @property
+    def name_zh(self) -> str: ...
+
+
+def name_in(thing: Named, lang: str) -> str:
+    """A label's or error type's name in the page language."""
+    return thing.name_zh if lang == "zh-Hant" else thing.name_en
+
+
+def names_by_key(things: Iterable[Named], lang: str) -> dict[str, str]:
+    """``{key: name in lang}`` of taxonomy labels or error types, for the pages that
+    show keys stored in the data (never the raw key)."""
+    return {thing.key: name_in(thing, lang) for thing in things}
+
+
+def named(keys: Sequence[str] | str | None, names: dict[str, str]) -> str:
+    """Keys as their names, comma-separated (an em dash when there are none)."""
+    if not keys:
+        return "—"
+    if isinstance(keys, str):
+        keys = [keys]
+    return ", ".join(names.get(key, key) for key in keys)
 
 
 def format_day(iso_day: str, lang: str) -> str:
@@ -176,10 +222,14 @@ def path_has_prefix(path: str, prefix: str) -> bool:
 
 
 def nav_for(actor: Actor | None) -> list[Page]:
-    """Pages of the actor's role, in registry order."""
+    """Pages of the actor's role that the policy lets it open, in registry order."""
     if actor is None:
         return []
-    return [page for page in PAGES if actor.role in page.roles]
+    return [
+        page
+        for page in PAGES
+        if actor.role in page.roles and (page.action is None or can(actor, page.action))
+    ]
 
 
 def render_page(
@@ -211,7 +261,9 @@ def render_page(
             num=lambda value, digits=0: format_number(value, lang, digits=digits),
             pct=lambda value: format_percent(value, lang),
             dt=lambda value: format_datetime(value, lang),
+            may=lambda action: actor is not None and can(actor, action),
             day=lambda value: format_day(value, lang),
+            named=named,
             nav=nav_for(actor),
             current_nav=max(
                 (p.path for p in nav_for(actor) if path_has_prefix(request.url.path, p.path)),

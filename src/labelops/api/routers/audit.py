@@ -367,6 +367,9 @@ def report(audit_id: int, session: SessionDep, actor: CurrentActor) -> AuditRepo
         errors_by_type=result.errors_by_type,
         errors_by_severity=result.errors_by_severity,
         next_inspection=result.next_inspection,
+        decision_certain=result.curtailment is not None and result.curtailment.certain,
+        certain_decision=None if result.curtailment is None else result.curtailment.decision,
+        curtailed_at=None if result.curtailment is None else result.curtailment.curtailed_at,
     )
 
 

@@ -253,6 +253,13 @@ class AuditReportPublic(BaseModel):
     errors_by_type: dict[str, int]
     errors_by_severity: dict[str, int]
     next_inspection: str | None
+    decision_certain: bool = False
+    """AQL plans: the lot's decision is already certain from the random labels reviewed
+    (curtailed inspection), even if the sample is not finished."""
+    certain_decision: str | None = None
+    """``accepted`` or ``rejected`` once certain, else None."""
+    curtailed_at: int | None = None
+    """Random labels reviewed when the decision became certain."""
 
 
 class ErrorTypeCreate(BaseModel):

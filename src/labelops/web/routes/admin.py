@@ -17,7 +17,7 @@ from labelops.services import directory, imports, projects, taxonomies, workspac
 from labelops.services.item_files import parse_column_map
 from labelops.services.policy import Actor
 from labelops.types import Role
-from labelops.web.render import render_page
+from labelops.web.render import page_language, render_page
 from labelops.web.routes._deps import PageActor, make_router
 
 __all__ = ["router", "save_upload"]
@@ -338,17 +338,37 @@ def project_update(
 @router.get("/admin/imports")
 def imports_page(request: Request, session: SessionDep, actor: PageActor) -> HTMLResponse:
     """Recent imports with their counts, and an upload form."""
+    return _imports_form(request, session, actor)
+
+
+def _imports_form(
+    request: Request,
+    session: SessionDep,
+    actor: Actor,
+    *,
+    error: InvalidInput | None = None,
+    field: str = "file",
+    entered: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The imports page; after a refused upload, the form again with the reason next to
+    ``field`` and what was entered (a browser cannot refill a file input)."""
     batches = workspace.list_import_batches(session, actor)
     rows = projects.list_projects(session, actor)
     session.commit()
+    errors: dict[str, str] = {}
+    if error is not None:
+        errors[field] = error.render(page_language(request, actor))
     return render_page(
         request,
         "admin/imports.html",
         actor,
         title_id="web.nav.imports",
+        status_code=422 if errors else 200,
         batches=batches,
         projects=rows,
         project_names={p.id: p.name for p in rows},
+        errors=errors,
+        entered=entered or {},
     )
 
 
@@ -367,22 +387,36 @@ def imports_upload(
     """Import an uploaded item file (all or nothing unless invalid rows may be skipped);
     ``columns`` maps fields to the file's columns, as ``external_id=id text=TEXT``;
     ``no_header`` and ``hash_ids`` are the CLI's ``--no-header`` and ``--hash-ids``."""
-    column_map = parse_column_map(columns.split())
-    with tempfile.TemporaryDirectory(prefix="labelops-upload-") as folder:
-        path = save_upload(file, Path(folder))
-        report = imports.import_items(
-            session,
-            actor,
-            project_id,
-            path,
-            skip_invalid=bool(skip_invalid),
-            report_path=_report_path(request, file.filename),
-            file_name=Path(file.filename or "upload").name,
-            columns=column_map,
-            header=not no_header,
-            hash_ids=bool(hash_ids),
-            media_root=request.app.state.settings.resolved_media_root,
-        )
+    field = "columns"
+    try:
+        column_map = parse_column_map(columns.split())
+        field = "file"
+        with tempfile.TemporaryDirectory(prefix="labelops-upload-") as folder:
+            path = save_upload(file, Path(folder))
+            report = imports.import_items(
+                session,
+                actor,
+                project_id,
+                path,
+                skip_invalid=bool(skip_invalid),
+                report_path=_report_path(request, file.filename),
+                file_name=Path(file.filename or "upload").name,
+                columns=column_map,
+                header=not no_header,
+                hash_ids=bool(hash_ids),
+                media_root=request.app.state.settings.resolved_media_root,
+            )
+    except InvalidInput as error:
+        session.rollback()
+        entered = {
+            "project_id": str(project_id),
+            "file": Path(file.filename or "").name,
+            "columns": columns,
+            "no_header": no_header,
+            "hash_ids": hash_ids,
+            "skip_invalid": skip_invalid,
+        }
+        return _imports_form(request, session, actor, error=error, field=field, entered=entered)
     return RedirectResponse(f"/admin/imports/{report.import_id}", status_code=303)
 
 

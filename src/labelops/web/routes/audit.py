@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Form, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from labelops.api.deps import SessionDep
 from labelops.errors import InvalidInput
+from labelops.i18n import translate
 from labelops.services import (
     audit_trail,
     audits,
@@ -28,8 +29,9 @@ from labelops.services import (
     rework,
     workspace,
 )
+from labelops.services.policy import Actor
 from labelops.services.taxonomies import list_taxonomy_labels
-from labelops.web.render import page_language, render_page
+from labelops.web.render import name_in, names_by_key, page_language, render_page
 from labelops.web.routes._deps import PageActor, make_router
 from labelops.web.routes.admin import save_upload
 from labelops.web.routes.labeller import LABEL_KEYS
@@ -39,6 +41,8 @@ __all__ = ["router"]
 router = make_router()
 
 SEVERITIES = ("critical", "major", "minor")
+VERDICT_FIELDS = ("verdict", "error_type", "severity", "corrected", "comment")
+"""Fields of the verdict form (a refusal is shown next to its field)."""
 
 
 def _label_names(session: SessionDep, taxonomy_id: int, lang: str) -> list[dict[str, str]]:
@@ -46,7 +50,7 @@ def _label_names(session: SessionDep, taxonomy_id: int, lang: str) -> list[dict[
         {
             "key": label.key,
             "hotkey": LABEL_KEYS[index] if index < len(LABEL_KEYS) else "",
-            "name": label.name_zh if lang == "zh-Hant" else label.name_en,
+            "name": name_in(label, lang),
         }
         for index, label in enumerate(list_taxonomy_labels(session, taxonomy_id))
     ]
@@ -132,6 +136,12 @@ def audit_page(
     audit_disputes = disputes.list_disputes(session, actor, audit_id=audit_id)
     project = projects.get_project(session, actor, report.audit.project_id)
     vendor = directory.get_vendor(session, actor, report.audit.vendor_id)
+    lang = page_language(request, actor)
+    names = names_by_key(list_taxonomy_labels(session, project.taxonomy_id), lang)
+    error_names = names_by_key(
+        audits.list_error_types(session, actor, list_version=report.audit.error_type_version),
+        lang,
+    )
     session.commit()
     return render_page(
         request,
@@ -139,6 +149,9 @@ def audit_page(
         actor,
         title_id="web.audit.audit",
         report=report,
+        curtailment=report.curtailment,
+        names=names,
+        error_names=error_names,
         audit=report.audit,
         items=items,
         disputes=audit_disputes,
@@ -154,24 +167,56 @@ def review_page(request: Request, session: SessionDep, actor: PageActor, audit_i
     if item is None:
         session.commit()
         return RedirectResponse(f"/audit/audits/{audit_id}", status_code=303)
-    summary = audits.get_audit(session, actor, audit_id)
+    return _review(request, session, actor, item)
+
+
+def _review(
+    request: Request,
+    session: SessionDep,
+    actor: Actor,
+    item: audits.AuditItemView,
+    *,
+    error: InvalidInput | None = None,
+    entered: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    """The review page of one sampled label; after a refused verdict, the same form
+    with the reason next to its field and what the auditor entered."""
+    summary = audits.get_audit(session, actor, item.audit_id)
     project = projects.get_project(session, actor, summary.project_id)
     lang = page_language(request, actor)
     labels = _label_names(session, project.taxonomy_id, lang)
     error_types = audits.list_error_types(session, actor, list_version=summary.error_type_version)
+    curtailment = audits.get_audit_curtailment(session, actor, item.audit_id)
     session.commit()
+    names = {label["key"]: label["name"] for label in labels}
+    error_names = names_by_key(error_types, lang)
+    errors: dict[str, str] = {}
+    if error is not None:
+        # Next to the field: the reason alone, with keys shown as names.
+        params = dict(error.params)
+        if error.field == "error_type":
+            params["allowed"] = ", ".join(error_names.values())
+        elif error.field == "corrected":
+            params["allowed"] = ", ".join(names.values())
+        field = error.field if error.field in VERDICT_FIELDS else "verdict"
+        errors[field] = translate(error.message_id, lang, **params)
     return render_page(
         request,
         "audit_review.html",
         actor,
         title_id="web.audit.review",
+        status_code=422 if errors else 200,
         item=item,
         audit=summary,
         labels=labels,
-        names={label["key"]: label["name"] for label in labels},
+        names=names,
         error_types=error_types,
+        error_names=error_names,
+        curtailment=curtailment,
         severities=SEVERITIES,
         text_parts=workspace.highlight_parts(item.item.get("text")),
+        errors=errors,
+        entered=entered,
     )
 
 
@@ -190,29 +235,44 @@ def review_answer(
 
 @router.post("/audit/audits/{audit_id}/labels/{label_id}/verdict")
 def review_verdict(
+    request: Request,
     session: SessionDep,
     actor: PageActor,
     audit_id: int,
     label_id: int,
-    verdict: Annotated[str, Form(max_length=20)],
+    verdict: Annotated[str, Form(max_length=20)] = "",
     error_type: Annotated[str, Form(max_length=100)] = "",
     severity: Annotated[str, Form(max_length=20)] = "",
     corrected: Annotated[list[str] | None, Form()] = None,
-    comment: Annotated[str, Form(max_length=4000)] = "",
+    comment: Annotated[str, Form(max_length=10_000)] = "",
 ) -> Response:
-    """Record the verdict; the last one decides the lot."""
+    """Record the verdict; the last one decides the lot. A refused verdict shows the
+    form again (422) with the reason next to its field and what was entered."""
     incorrect = verdict == "incorrect"
-    audits.record_verdict(
-        session,
-        actor,
-        audit_id,
-        label_id,
-        verdict,
-        error_type=(error_type or None) if incorrect else None,
-        severity=(severity or None) if incorrect else None,
-        corrected=[c for c in corrected or [] if c] or None if incorrect else None,
-        comment=comment.strip() or None,
-    )
+    chosen = [c for c in corrected or [] if c]
+    try:
+        audits.record_verdict(
+            session,
+            actor,
+            audit_id,
+            label_id,
+            verdict,
+            error_type=(error_type or None) if incorrect else None,
+            severity=(severity or None) if incorrect else None,
+            corrected=(chosen or None) if incorrect else None,
+            comment=comment.strip() or None,
+        )
+    except InvalidInput as error:
+        session.rollback()
+        item = audits.get_audit_item(session, actor, audit_id, label_id)
+        entered = {
+            "verdict": verdict,
+            "error_type": error_type,
+            "severity": severity,
+            "corrected": chosen,
+            "comment": comment,
+        }
+        return _review(request, session, actor, item, error=error, entered=entered)
     return RedirectResponse(f"/audit/audits/{audit_id}/review", status_code=303)
 
 

@@ -24,7 +24,13 @@ from labelops.api.errors import error_envelope
 from labelops.config import Settings
 from labelops.errors import NotFound
 from labelops.services import feedback, projects, rework, workspace
-from labelops.web.render import page_language, render_fragment, render_page, start_of_today
+from labelops.web.render import (
+    name_in,
+    page_language,
+    render_fragment,
+    render_page,
+    start_of_today,
+)
 from labelops.web.routes._deps import PageActor, make_router
 
 __all__ = ["LABEL_KEYS", "router"]
@@ -207,7 +213,7 @@ def _label_choices(guide: Sequence[Any], lang: str) -> list[dict[str, Any]]:
         {
             "key": label.key,
             "hotkey": LABEL_KEYS[index] if index < len(LABEL_KEYS) else "",
-            "name": label.name_zh if lang == "zh-Hant" else label.name_en,
+            "name": name_in(label, lang),
             "name_en": label.name_en,
             "name_zh": label.name_zh,
             "definition_en": label.definition_en,

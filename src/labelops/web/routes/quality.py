@@ -17,6 +17,7 @@ from labelops.services import audits, lots, projects, taxonomies, workspace
 from labelops.web.charts import bar_chart, interval_chart
 from labelops.web.render import (
     format_day,
+    name_in,
     page_language,
     render_page,
     start_of_today,
@@ -71,7 +72,7 @@ def quality_page(
         label = names.get(key)
         if label is None:
             return key
-        return label.name_zh if lang == "zh-Hant" else label.name_en
+        return name_in(label, lang)
 
     per_label_chart = interval_chart(
         [(label_name(key), value, None, None) for key, value in quality.per_label]

@@ -12,8 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from labelops.api.deps import SessionDep
 from labelops.errors import NotFound
-from labelops.services import audits, directory, disputes, feedback, workspace
-from labelops.web.render import render_page, start_of_today
+from labelops.services import audits, directory, disputes, feedback, projects, workspace
+from labelops.services.taxonomies import list_taxonomy_labels
+from labelops.web.render import names_by_key, page_language, render_page, start_of_today
 from labelops.web.routes._deps import PageActor, make_router
 
 __all__ = ["router"]
@@ -49,6 +50,16 @@ def vendor_page(
     vendor_disputes = [
         d for d in disputes.list_disputes(session, actor) if d.vendor_id == vendor_id
     ]
+    lang = page_language(request, actor)
+    label_names = {
+        project_id: names_by_key(
+            list_taxonomy_labels(
+                session, projects.get_project(session, actor, project_id).taxonomy_id
+            ),
+            lang,
+        )
+        for project_id in {entry.project_id for entry in mistakes}
+    }
     session.commit()
     if vendor is None:
         raise NotFound("errors.vendor.not_found", vendor=vendor_id)
@@ -64,4 +75,5 @@ def vendor_page(
         disputes=vendor_disputes,
         disputed={(d.audit_id, d.label_id) for d in vendor_disputes},
         usernames={s.user_id: s.username for s in overview.labellers},
+        label_names=label_names,
     )
