@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from api.test_hot_lane import _call_lane
 from factories import make_world
 from labelops.errors import Conflict
 from labelops.services import gold, labelling, queue
@@ -91,6 +92,26 @@ def test_bearer_tokens_lease_by_post_and_by_the_get_alias_without_csrf(client, s
     assert client.get(url, headers={"Authorization": "Bearer nope"}).status_code == 401
     assert client.post(url, headers={"Authorization": "Bearer nope"}).status_code == 401
     assert _leases(session) == 3
+
+
+def test_the_fast_lane_serves_post_next_and_the_get_alias_for_tokens_only(client, session, world):
+    url = f"/api/projects/{world.project_ids['A']}/next"
+    bearer = _bearer(world, "labeller-a1")
+    for method, query in (("POST", b""), ("GET", b"prefetch=true")):
+        served, sent, _, _ = _call_lane(client.app, method, url, query, bearer)
+        assert served and sent[0]["status"] == 200, method
+    assert _leases(session) == 2
+    csrf = login(client, "labeller-a1")
+    cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    for headers in (
+        {"Cookie": cookie},
+        {"Cookie": cookie, "X-CSRF-Token": csrf},
+        {"Cookie": cookie, "Authorization": "Bearer "},
+    ):
+        for method in ("GET", "POST"):
+            served, sent, _, _ = _call_lane(client.app, method, url, b"", headers)
+            assert not served and sent == [], (method, headers)
+    assert _leases(session) == 2
 
 
 def test_the_openapi_document_lists_post_next_and_the_get_alias(client):
