@@ -2,11 +2,10 @@
 
 ``POST /api/projects/{id}/next`` (and its ``GET`` alias for Bearer tokens) and
 ``POST /api/assignments/{id}/label`` are most of a project's traffic (one or two
-requests per label). Through FastAPI each paid for the
-middleware stack, routing, dependency solving and body parsing, about a quarter of the
-server's CPU per request. This lane matches the two paths itself and calls the very
-functions the FastAPI routes call (``serve_next``, ``serve_submit``), so behaviour and
-responses are the same.
+requests per label). Through FastAPI each paid for the middleware stack, routing,
+dependency solving and body parsing, about a quarter of the server's CPU per request.
+This lane matches the two paths itself and calls the very functions the FastAPI routes
+call (``serve_next``, ``serve_submit``), so behaviour and responses are the same.
 
 It serves only the plain successful case of an API client: a Bearer token, a JSON body
 that validates, a known query string. Anything else, and any error raised while
