@@ -9,8 +9,9 @@ from ``/proc/<pid>/status``). Per database it measures:
   a project, and of 10,000 items into a second one;
 * export of a finalized snapshot of the N-item project (the snapshot's final-label rows
   are written by one SQL statement: finalize itself is not timed here);
-* one labeller, ``GET next`` then ``POST label``, p50 / p95 / p99 latency at 10,000 and at
-  N tasks, with a new TCP connection per request and over one kept-alive connection;
+* one labeller, ``POST next`` then ``POST label``, p50 / p95 / p99 latency at 10,000 and
+  at N tasks, with a new TCP connection per request and over one kept-alive connection
+  (and once with next's ``GET`` alias of Bearer-token clients, at N tasks, kept alive);
 * saturation: 50 labellers with no think time, labels per second (the load generator
   shares the machine: it runs on uvloop, one kept-alive connection per labeller);
 * realistic load: 1,000 labellers each doing next + submit every 5 s (~200 pairs/s);
@@ -370,9 +371,11 @@ def _answer(index: int) -> str:
 
 
 def one_labeller(
-    port: int, token: str, project_id: int, n: int, *, keep_alive: bool
+    port: int, token: str, project_id: int, n: int, *, keep_alive: bool, next_method: str = "POST"
 ) -> tuple[list[float], list[float]]:
-    """``n`` next + submit pairs by one labeller; returns both latency lists (ms)."""
+    """``n`` next + submit pairs by one labeller; returns both latency lists (ms).
+
+    ``next_method``: ``POST``, or ``GET`` (the alias kept for Bearer-token clients)."""
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     next_ms: list[float] = []
     submit_ms: list[float] = []
@@ -394,7 +397,7 @@ def one_labeller(
         return response.status, data, (time.perf_counter() - started) * 1000
 
     for index in range(n):
-        status, data, elapsed = call("GET", f"/api/projects/{project_id}/next", None)
+        status, data, elapsed = call(next_method, f"/api/projects/{project_id}/next", None)
         if status != 200:
             raise RuntimeError(f"next: {status} {data[:200]!r}")
         next_ms.append(elapsed)
@@ -508,7 +511,7 @@ async def saturation(
     """Labels per second with ``len(tokens)`` labellers and no think time, and the labels
     of each whole second of the run (a steady rate, or a stall or a step down).
 
-    Each label is ``GET next`` then ``POST label``; with ``with_next`` it is one
+    Each label is ``POST next`` then ``POST label``; with ``with_next`` it is one
     ``POST label?next=true`` whose response carries the next task (one request a label).
     """
     started = time.perf_counter()
@@ -525,7 +528,7 @@ async def saturation(
         try:
             while time.perf_counter() < stop_at and index < 1_000_000:
                 if assignment is None:
-                    status, data = await client.request("GET", f"/api/projects/{project_id}/next")
+                    status, data = await client.request("POST", f"/api/projects/{project_id}/next")
                     if status != 200:
                         errors.append(f"next {status} {data[:120]!r}")
                         return
@@ -607,7 +610,7 @@ async def realistic(
             measured = due >= measured_from
             due += period_s
             t0 = time.perf_counter()
-            status, data = await send(client, "GET", f"/api/projects/{project_id}/next")
+            status, data = await send(client, "POST", f"/api/projects/{project_id}/next")
             t1 = time.perf_counter()
             if status != 200:
                 errors += 1
@@ -725,6 +728,14 @@ def bench_database(db: str, url: str, args: argparse.Namespace, work: Path) -> F
                     f"submit {values[f'submit_{mode}_{size}']} ms",
                     flush=True,
                 )
+        # next's GET alias (Bearer tokens only), for the clients that still use it.
+        token = next(solo)
+        one_labeller(server.port, token, world.big_project, 20, keep_alive=True, next_method="GET")
+        next_ms, _submit_ms = one_labeller(
+            server.port, token, world.big_project, args.pairs, keep_alive=True, next_method="GET"
+        )
+        values["next_get_keep_big"] = fmt_ms(next_ms)
+        print(f"[{db}] big keep: next by GET {values['next_get_keep_big']} ms", flush=True)
         first = args.solo_labellers
         pool = world.tokens[first : first + args.saturation_labellers]
         for with_next, key in ((False, "saturation"), (True, "saturation_next")):
@@ -778,6 +789,7 @@ ROWS = [
     ("next, {big} tasks, new conn", "next_new_big", "next_new_big", "<=5 / - / <=10"),
     ("submit, {big} tasks, new conn", "submit_new_big", "", "<=5 / - / <=10"),
     ("next, {big} tasks, keep-alive", "next_keep_big", "", "<=5 / - / <=10"),
+    ("next by GET (token alias), {big}, keep-alive", "next_get_keep_big", "", "<=5 / - / <=10"),
     ("submit, {big} tasks, keep-alive", "submit_keep_big", "", "<=5 / - / <=10"),
     ("server CPU per request, {big}, keep-alive (ms)", "cpu_keep_big", "", ""),
     ("saturation, {sat} labellers: next + submit", "saturation", "", ">= 1,000/s"),
@@ -862,7 +874,7 @@ def main() -> None:
     args.items = args.items or (20_000 if quick else 1_000_000)
     args.small_items = 2_000 if quick else 10_000
     args.pairs = 200 if quick else 1_000
-    args.solo_labellers = 4
+    args.solo_labellers = 5
     args.saturation_labellers = 50
     args.saturation_s = 5.0 if quick else 15.0
     args.realistic_labellers = 100 if quick else 1_000

@@ -227,13 +227,17 @@ def test_gold_routes_and_feedback_stay_hidden(client, session):
     )
     labeller = world.actors["labeller-a1"]
     served = queue.next_task(session, labeller, project_id, rng=_AlwaysGold())
+    gold.list_gold(session, world.actors["auditor"], project_id)
+    session.commit()
+    shown = client.post(
+        f"/api/assignments/{served.assignment_id}/label",
+        json={"label": "gambling"},
+        headers=_auth(world, "labeller-a1"),
+    )
+    assert shown.status_code == 201 and shown.json()["feedback"]["is_correct"] is True
+    # No call of its own: its 200 (gold) or 404 (ordinary) told gold items apart.
     url = f"/api/assignments/{served.assignment_id}/feedback"
     assert client.get(url, headers=_auth(world, "labeller-a1")).status_code == 404
-    gold.list_gold(session, world.actors["auditor"], project_id)
-    labelling.submit_label(session, labeller, served.assignment_id, ["gambling"])
-    shown = client.get(url, headers=_auth(world, "labeller-a1"))
-    assert shown.status_code == 200 and shown.json()["is_correct"] is True
-    assert client.get(url, headers=_auth(world, "labeller-a2")).status_code == 404
     accuracy = client.get(f"/api/projects/{project_id}/gold/accuracy", headers=auditor).json()
     assert accuracy[0]["n_answers"] == 1 and accuracy[0]["accuracy_rate"] == 1.0
 

@@ -3,7 +3,7 @@
 A real uvicorn server (in a background thread, on a free loopback port) serves the
 app built from this test's settings, so the database is SQLite or PostgreSQL as the
 fixtures choose. Fifty threads, each with its own HTTP client and its own labeller's
-token, loop ``GET next`` -> ``POST label`` (every other one ``POST label?next=true``, one
+token, loop ``POST next`` -> ``POST label`` (every other one ``POST label?next=true``, one
 request a label) until nothing is left for them. Afterwards the
 database must show exactly what the responses said, and the final labels must equal a
 majority vote computed here independently.
@@ -95,15 +95,15 @@ def live_server(settings: Settings) -> Iterator[str]:
 def _work(
     base_url: str, username: str, token: str, project_id: int, *, one_request: bool
 ) -> LabellerLog:
-    """Label until nothing is left: ``GET next`` then ``POST label``, or with
-    ``one_request`` a first ``GET next`` and then ``POST label?next=true`` only."""
+    """Label until nothing is left: ``POST next`` then ``POST label``, or with
+    ``one_request`` a first ``POST next`` and then ``POST label?next=true`` only."""
     log = LabellerLog()
     headers = {"Authorization": f"Bearer {token}"}
     body = None
     with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
         for _ in range(MAX_REQUESTS_PER_LABELLER):
             if body is None:
-                served = client.get(f"/api/projects/{project_id}/next")
+                served = client.post(f"/api/projects/{project_id}/next")
                 if served.status_code == 204:
                     return log
                 if served.status_code != 200:

@@ -145,21 +145,23 @@ def test_gold_feedback_only_for_owner_after_submit_when_project_allows(session):
     labeller = world.actors["labeller-a1"]
     served = queue.next_task(session, labeller, project_id, rng=_AlwaysGold())
     assert served.item["external_id"] == "a-00000"
-    with pytest.raises(NotFound):
-        feedback.get_gold_feedback(session, labeller, served.assignment_id)
-    labelling.submit_label(session, labeller, served.assignment_id, ["compliant"])
-    shown = feedback.get_gold_feedback(session, labeller, served.assignment_id)
+    assert feedback.gold_feedback(session, labeller, served.assignment_id) is None
+    submitted = labelling.submit_label(session, labeller, served.assignment_id, ["compliant"])
+    assert submitted.is_gold
+    shown = feedback.gold_feedback(session, labeller, served.assignment_id)
+    assert shown is not None
     assert shown.right_value == ["gambling"] and not shown.is_correct
     assert shown.explanation_zh == "賭場籌碼。"
-    with pytest.raises(NotFound):
-        feedback.get_gold_feedback(session, world.actors["labeller-a2"], served.assignment_id)
+    assert (
+        feedback.gold_feedback(session, world.actors["labeller-a2"], served.assignment_id) is None
+    )
     ordinary = queue.next_task(session, labeller, project_id, rng=random.Random(1))
-    labelling.submit_label(session, labeller, ordinary.assignment_id, ["compliant"])
-    with pytest.raises(NotFound):
-        feedback.get_gold_feedback(session, labeller, ordinary.assignment_id)
+    assert not labelling.submit_label(
+        session, labeller, ordinary.assignment_id, ["compliant"]
+    ).is_gold
+    assert feedback.gold_feedback(session, labeller, ordinary.assignment_id) is None
     from labelops.store.models import Project
 
     session.get(Project, project_id).show_gold_feedback = False
     session.commit()
-    with pytest.raises(NotFound):
-        feedback.get_gold_feedback(session, labeller, served.assignment_id)
+    assert feedback.gold_feedback(session, labeller, served.assignment_id) is None

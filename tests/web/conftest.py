@@ -32,9 +32,16 @@ class LiveServer:
 
 @pytest.fixture(scope="module")
 def live_server(
-    tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path, _postgres_engine
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    _sqlite_template: Path,
+    _postgres_engine,
 ) -> Iterator[LiveServer]:
-    """A module-wide server on a free loopback port, on its own migrated database."""
+    """A module-wide server on a free loopback port, on its own migrated database.
+
+    A test module may set ``LIVE_SETTINGS`` (a dict of ``Settings`` fields) for its
+    server, ``{"lease_seconds": 10}`` say.
+    """
     import uvicorn
 
     from labelops.api import create_app
@@ -49,7 +56,12 @@ def live_server(
     else:
         shutil.copy(_sqlite_template, folder / "labelops.db")
         url = f"sqlite:///{folder / 'labelops.db'}"
-    settings = Settings(database_url=url, home=folder / "home", session_secret="live-secret")
+    settings = Settings(
+        database_url=url,
+        home=folder / "home",
+        session_secret="live-secret",
+        **getattr(request.module, "LIVE_SETTINGS", {}),
+    )
     app = create_app(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from sqlalchemy import select
 
-from factories import make_world
-from labelops.services import imports, projects
+from factories import TAXONOMY, make_world
+from labelops.i18n import translate
+from labelops.services import gold, imports, projects, queue
 from labelops.services.policy import SYSTEM_ACTOR
 from labelops.store.models import Assignment, Label
 from web.web_support import SCREENSHOTS, browser_login, run_axe
@@ -23,7 +26,7 @@ def world(live_server):
     with live_server.session_factory() as session:
         world = make_world(session, n_items=40, overlap=2)
         give_passwords(session, world, "labeller-a1", "labeller-a2", "labeller-a3")
-        from factories import TAXONOMY, make_taxonomy
+        from factories import make_taxonomy
 
         multi = make_taxonomy(session, {**TAXONOMY, "key": "ads-multi", "mode": "multi"})
         multi_project = projects.create_project(
@@ -181,29 +184,6 @@ def test_item_html_is_shown_as_text_and_never_runs(live_server, world, browser):
     context.close()
 
 
-def test_submit_on_an_expired_lease_shows_why_and_moves_on(live_server, world, browser):
-    from datetime import timedelta
-
-    from labelops.store.types import utcnow
-
-    context = browser.new_context(locale="en-US")
-    page = context.new_page()
-    browser_login(page, live_server.url, "labeller-a2")
-    page.goto(f"{live_server.url}/work/{world.project_ids['A']}")
-    page.wait_for_selector("#card .item-card")
-    first = _card_id(page)
-    page.wait_for_timeout(300)  # let the prefetch land
-    with live_server.session_factory() as session, session.begin():
-        assignment = session.get(Assignment, int(first))
-        assignment.lease_expires_at = utcnow() - timedelta(seconds=1)
-    page.keyboard.press("1")
-    page.keyboard.press("Enter")
-    page.wait_for_selector("#banner.warn")
-    assert page.inner_text("#banner")  # the API's message, in the page's language
-    _wait_new_card(page, first)
-    context.close()
-
-
 def test_an_answer_given_after_the_session_expired_is_sent_after_logging_in_again(
     live_server, world, browser
 ):
@@ -232,6 +212,77 @@ def test_an_answer_given_after_the_session_expired_is_sent_after_logging_in_agai
             select(Label.value).where(Label.assignment_id == assignment, Label.is_current.is_(True))
         )
     assert value == ["financial_scam"]
+
+
+class _AlwaysGold(random.Random):
+    """Gold draws that always ask for a gold item first (one is served when left)."""
+
+    def random(self) -> float:
+        return 0.0
+
+
+@pytest.fixture(scope="module")
+def gold_project(live_server, world) -> int:
+    """A project of two items, one of them gold (its answer: gambling)."""
+    with live_server.session_factory() as session:
+        project = projects.create_project(
+            session,
+            SYSTEM_ACTOR,
+            "project-gold",
+            taxonomy_id=world.taxonomy_id,
+            overlap=2,
+            gold_rate=0.5,
+            vendor_ids=[world.vendor_ids["A"]],
+        )
+        imports.import_item_records(
+            session,
+            SYSTEM_ACTOR,
+            project.id,
+            [
+                {"external_id": "gold-1", "text": "線上娛樂城，首儲送一千"},
+                {"external_id": "plain-1", "text": "週年慶滿千送百"},
+            ],
+        )
+        gold.mark_gold(
+            session,
+            world.actors["auditor"],
+            project.id,
+            "gold-1",
+            ["gambling"],
+            explanation_en="An online casino.",
+            explanation_zh="線上賭場。",
+        )
+        return project.id
+
+
+@pytest.mark.parametrize(
+    ("locale", "lang", "username"),
+    [("zh-TW", "zh-Hant", "labeller-a1"), ("en-US", "en", "labeller-a2")],
+    ids=["zh-Hant", "en"],
+)
+def test_a_wrong_answer_on_a_gold_item_shows_the_right_and_chosen_names(
+    live_server, world, gold_project, browser, monkeypatch, locale, lang, username
+):
+    monkeypatch.setattr(queue, "_GOLD_DRAWS", _AlwaysGold())  # the gold item comes first
+    context = browser.new_context(locale=locale)
+    page = context.new_page()
+    browser_login(page, live_server.url, username)
+    page.goto(f"{live_server.url}/work/{gold_project}")
+    page.wait_for_selector("#card .item-card")
+    assert "線上娛樂城" in page.inner_text("#card .item-text")
+    assert not page.is_visible("#gold-feedback")
+    page.keyboard.press("3")  # financial_scam; the answer is gambling
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#gold-feedback:not([hidden])")
+    shown = page.inner_text("#gold-feedback")  # the visible text
+    names = {label["key"]: label["name"][lang] for label in TAXONOMY["labels"]}
+    expected = translate(
+        "web.feedback.gold_wrong", lang, right=names["gambling"], yours=names["financial_scam"]
+    )
+    assert expected in shown, shown
+    assert ("線上賭場。" if lang == "zh-Hant" else "An online casino.") in shown
+    assert names["gambling"] in shown and names["financial_scam"] in shown
+    context.close()
 
 
 def _open_and_close_guide(page) -> str:

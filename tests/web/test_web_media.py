@@ -57,8 +57,10 @@ def world(session, settings):
 
 
 def test_card_shows_image_thumbnail_and_placeholders_for_missing_files(client, world):
-    login(client, "labeller-a1")
-    task = client.get(f"/api/projects/{world.project_ids['A']}/next").json()
+    csrf = login(client, "labeller-a1")
+    task = client.post(
+        f"/api/projects/{world.project_ids['A']}/next", headers={"X-CSRF-Token": csrf}
+    ).json()
     card = client.get(f"/w/cards/{task['assignment_id']}", headers={"Accept-Language": "en"})
     assert f'src="/w/media/{task["assignment_id"]}/0"' in card.text
     assert 'width="4" height="3"' in card.text
@@ -75,8 +77,10 @@ def test_card_shows_image_thumbnail_and_placeholders_for_missing_files(client, w
 
 
 def test_another_labeller_cannot_fetch_the_card_or_the_media(client, world):
-    login(client, "labeller-a1")
-    task = client.get(f"/api/projects/{world.project_ids['A']}/next").json()
+    csrf = login(client, "labeller-a1")
+    task = client.post(
+        f"/api/projects/{world.project_ids['A']}/next", headers={"X-CSRF-Token": csrf}
+    ).json()
     client.cookies.clear()
     login(client, "labeller-a2")
     assert client.get(f"/w/cards/{task['assignment_id']}").status_code == 404

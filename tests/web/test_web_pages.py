@@ -240,8 +240,10 @@ def test_item_text_is_escaped_in_cards(client, session, world):
         world.project_ids["A"],
         [{"external_id": "evil-1", "text": hostile, "priority": 100}],
     )
-    login(client, "labeller-a1")
-    task = client.get(f"/api/projects/{world.project_ids['A']}/next").json()
+    csrf = login(client, "labeller-a1")
+    task = client.post(
+        f"/api/projects/{world.project_ids['A']}/next", headers={"X-CSRF-Token": csrf}
+    ).json()
     assert task["item"]["external_id"] == "evil-1"
     card = client.get(f"/w/cards/{task['assignment_id']}")
     assert card.status_code == 200

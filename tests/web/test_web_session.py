@@ -101,7 +101,7 @@ def test_form_post_without_csrf_token_is_refused(client, world):
 def test_cookie_authenticated_api_needs_the_csrf_header_for_unsafe_methods(client, world):
     csrf = login(client, "labeller-a1")
     project = world.project_ids["A"]
-    task = client.get(f"/api/projects/{project}/next").json()
+    task = client.post(f"/api/projects/{project}/next", headers={"X-CSRF-Token": csrf}).json()
     url = f"/api/assignments/{task['assignment_id']}/label"
     refused = client.post(url, json={"label": "gambling"})
     assert refused.status_code == 403

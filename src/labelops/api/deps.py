@@ -30,6 +30,7 @@ __all__ = [
     "CurrentActor",
     "SessionDep",
     "SettingsDep",
+    "bearer_token",
     "get_actor",
     "get_session",
     "InlineCalls",
@@ -64,16 +65,22 @@ async def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
+def bearer_token(request: Request) -> str | None:
+    """The request's Bearer token (``Authorization: Bearer ...``), or None without one."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def get_actor(request: Request, session: SessionDep) -> Actor:
     """The user behind the request: a Bearer token, or a web session cookie.
 
     Raises:
         AuthenticationFailed: Neither is present and valid.
     """
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        actor = authenticate_token(session, token.strip())
+    token = bearer_token(request)
+    if token is not None:
+        actor = authenticate_token(session, token)
     else:
         web_actor = getattr(request.state, "web_actor", None)
         if web_actor is None:

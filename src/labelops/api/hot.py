@@ -1,11 +1,11 @@
 """A fast lane for the labeller's two hot calls, in front of FastAPI.
 
-``GET /api/projects/{id}/next`` and ``POST /api/assignments/{id}/label`` are most of a
-project's traffic (one or two requests per label). Through FastAPI each paid for the
-middleware stack, routing, dependency solving and body parsing, about a quarter of the
-server's CPU per request. This lane matches the two paths itself and calls the very
-functions the FastAPI routes call (``serve_next``, ``serve_submit``), so behaviour and
-responses are the same.
+``POST /api/projects/{id}/next`` (and its ``GET`` alias for Bearer tokens) and
+``POST /api/assignments/{id}/label`` are most of a project's traffic (one or two
+requests per label). Through FastAPI each paid for the middleware stack, routing,
+dependency solving and body parsing, about a quarter of the server's CPU per request.
+This lane matches the two paths itself and calls the very functions the FastAPI routes
+call (``serve_next``, ``serve_submit``), so behaviour and responses are the same.
 
 It serves only the plain successful case of an API client: a Bearer token, a JSON body
 that validates, a known query string. Anything else, and any error raised while
@@ -44,19 +44,24 @@ async def serve_hot(scope: Scope, receive: Receive, send: Send) -> bool:
     method = scope["method"]
     path: str = scope["path"]
     query: bytes = scope["query_string"]
-    if method == "GET":
-        match = _NEXT_PATH.fullmatch(path)
+    if method not in ("GET", "POST") or not _has_bearer(scope):
+        return False
+    match = _NEXT_PATH.fullmatch(path)
+    if match is not None:
+        # POST, or its GET alias (Bearer tokens only). Its body, if any, is not read.
         prefetch = _NEXT_QUERIES.get(query)
-        if match is None or prefetch is None or not _has_bearer(scope):
+        if prefetch is None:
             return False
         try:
-            response = await serve_next(Request(scope), int(match[1]), prefetch=prefetch)
+            response = await serve_next(
+                Request(scope), int(match[1]), prefetch=prefetch, bearer_only=method == "GET"
+            )
         except Exception:  # noqa: BLE001 - the full way renders every error
             return False
     elif method == "POST":
         match = _LABEL_PATH.fullmatch(path)
         and_next = _LABEL_QUERIES.get(query)
-        if match is None or and_next is None or not _has_bearer(scope):
+        if match is None or and_next is None:
             return False
         read, body = await _read_body(receive)
         scope["labelops.replay"] = read
@@ -92,10 +97,11 @@ def replaying(scope: Scope, receive: Receive) -> Receive:
 
 
 def _has_bearer(scope: Scope) -> bool:
+    """An ``Authorization: Bearer <token>`` header (the token not empty)."""
     value: bytes
     for name, value in scope["headers"]:
         if name == b"authorization":
-            return value[:7].lower() == b"bearer "
+            return value[:7].lower() == b"bearer " and bool(value[7:].strip())
     return False
 
 

@@ -4,10 +4,11 @@
   with the right answer and the guideline (the taxonomy label's definition in English
   and Traditional Chinese); a vendor manager sees the whole vendor's; in-house roles
   see all. Overturned verdicts are not mistakes and do not appear.
-* :func:`get_gold_feedback` — after submitting a gold task, a labeller may see the
-  gold answer and its explanation, if the project allows it. Anything else (someone
-  else's assignment, not submitted, not gold, project setting off) is *not found*, so
-  gold items stay indistinguishable from ordinary ones.
+* :func:`gold_feedback` — after submitting a gold task, a labeller may see the
+  gold answer and its explanation, if the project allows it; it comes in the submit's
+  response (``feedback``, null for every other task: there is no call of its own whose
+  answer would tell gold items from ordinary ones). Anything else (someone else's
+  assignment, not submitted, not gold, project setting off) is None.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Any, cast
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from labelops.errors import NotFound
 from labelops.services.policy import Actor, authorize, scope_to_vendor
 from labelops.store.audit_models import Audit, AuditErrorType, AuditSample
 from labelops.store.models import (
@@ -37,7 +37,7 @@ __all__ = [
     "FeedbackEntry",
     "GoldFeedback",
     "GuidelineEntry",
-    "get_gold_feedback",
+    "gold_feedback",
     "list_feedback",
 ]
 
@@ -182,15 +182,14 @@ def list_feedback(
     return entries
 
 
-def get_gold_feedback(session: Session, actor: Actor, assignment_id: int) -> GoldFeedback:
+def gold_feedback(session: Session, actor: Actor, assignment_id: int) -> GoldFeedback | None:
     """The gold answer and explanation for the labeller's own submitted gold task.
 
-    Raises:
-        NotFound: Not the actor's assignment, not submitted, not a gold task, or the
-            project does not show gold feedback (all look the same to the caller).
+    Called after a submit of a gold task only (``SubmitResult.is_gold``), so ordinary
+    submits pay nothing for it. None when it is not the actor's assignment, not
+    submitted, not a gold task, or the project does not show gold feedback.
     """
     authorize(actor, "feedback.read")
-    hidden = NotFound("errors.feedback.not_found", assignment=assignment_id)
     assignment = session.get(Assignment, assignment_id, populate_existing=True)
     if (
         assignment is None
@@ -198,11 +197,11 @@ def get_gold_feedback(session: Session, actor: Actor, assignment_id: int) -> Gol
         or assignment.labeller_id != actor.user_id
         or assignment.status != AssignmentStatus.SUBMITTED.value
     ):
-        raise hidden
+        return None
     task = session.get(Task, assignment.task_id, populate_existing=True)
     project = session.get(Project, assignment.project_id, populate_existing=True)
     if task is None or project is None or not task.is_gold or not project.show_gold_feedback:
-        raise hidden
+        return None
     gold = session.scalar(
         select(GoldAnswer).where(
             GoldAnswer.project_id == project.id, GoldAnswer.item_id == task.item_id
@@ -214,7 +213,7 @@ def get_gold_feedback(session: Session, actor: Actor, assignment_id: int) -> Gol
         .execution_options(populate_existing=True)
     )
     if gold is None or label is None:
-        raise hidden
+        return None
     right = list(gold.value)
     return GoldFeedback(
         assignment_id=assignment.id,

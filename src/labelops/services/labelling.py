@@ -136,6 +136,8 @@ class SubmitResult:
     label: StoredLabel
     created: bool
     final_status: str | None
+    is_gold: bool
+    """The task is a gold item (for the labeller's gold feedback; never shown as such)."""
 
 
 def validate_label_value(value: list[str], allowed: tuple[str, ...], mode: str) -> list[str]:
@@ -240,7 +242,10 @@ def submit_label(
                 now=now,
             )
         return SubmitResult(
-            label=StoredLabel(id=label_id, **fields), created=True, final_status=final_status
+            label=StoredLabel(id=label_id, **fields),
+            created=True,
+            final_status=final_status,
+            is_gold=task.is_gold,
         )
 
 
@@ -338,7 +343,9 @@ def submit_alone_outcome(
         submitted_at=params["submitted_at"],
         active_ms=params["active_ms"],
     )
-    return SubmitResult(label=label, created=True, final_status=row.final_status)
+    return SubmitResult(
+        label=label, created=True, final_status=row.final_status, is_gold=row.is_gold
+    )
 
 
 def _check_submit(actor: Actor, active_ms: int | None) -> None:
@@ -488,7 +495,7 @@ def _submit_parts_pg(gate: ColumnElement[bool] | None = None) -> _SubmitParts:
     ``gate``: one more condition for storing anything (``submit?next``'s lease is ready).
     """
     target = (
-        select(*_LABEL_SOURCE_COLUMNS, _TASKS.c.n_labels.label("seen_n_labels"))
+        select(*_LABEL_SOURCE_COLUMNS, _TASKS.c.n_labels.label("seen_n_labels"), _TASKS.c.is_gold)
         .select_from(_ASSIGNMENT_IN_PROJECT.join(_TASKS, _TASKS.c.id == _ASSIGNMENTS.c.task_id))
         .where(
             _ASSIGNMENTS.c.id == bindparam("assignment_id"),
@@ -581,6 +588,7 @@ def _submit_parts_pg(gate: ColumnElement[bool] | None = None) -> _SubmitParts:
             target.c.vendor_id,
             target.c.served_at,
             live_final.c.status.label("final_status"),
+            target.c.is_gold,
         ),
         from_=target.outerjoin(new_label, true()).outerjoin(live_final, true()),
         new_label=new_label,
@@ -648,7 +656,15 @@ def submit_and_lease_statement(
     return _SUBMIT_AND_LEASE_PG, {**lease, **submit}
 
 
-_SUBMIT_ROW_FIELDS = ("label_id", "task_id", "project_id", "vendor_id", "served_at", "final_status")
+_SUBMIT_ROW_FIELDS = (
+    "label_id",
+    "task_id",
+    "project_id",
+    "vendor_id",
+    "served_at",
+    "final_status",
+    "is_gold",
+)
 
 
 def submit_and_lease_outcome(
@@ -718,8 +734,11 @@ def _revise(
     )
     if current is None:
         raise NotFound("errors.assignment.not_found", assignment=assignment.id)
+    is_gold = bool(session.scalar(select(Task.is_gold).where(Task.id == assignment.task_id)))
     if list(current.value) == keys:
-        return SubmitResult(label=StoredLabel.of(current), created=False, final_status=None)
+        return SubmitResult(
+            label=StoredLabel.of(current), created=False, final_status=None, is_gold=is_gold
+        )
     final = session.scalar(
         select(FinalLabel.status).where(
             FinalLabel.task_id == assignment.task_id, FinalLabel.snapshot_id.is_(None)
@@ -760,7 +779,9 @@ def _revise(
         task = session.get(Task, assignment.task_id)
         if task is not None:
             final_status = refresh_live_final_label(session, context, task, now=now)
-    return SubmitResult(label=StoredLabel.of(revision), created=True, final_status=final_status)
+    return SubmitResult(
+        label=StoredLabel.of(revision), created=True, final_status=final_status, is_gold=is_gold
+    )
 
 
 def skip_assignment(
@@ -776,7 +797,7 @@ def skip_assignment(
     Raises:
         InvalidInput: Empty or over-long reason.
         NotFound: Not the actor's assignment.
-        Conflict: Already submitted, skipped or expired.
+        Conflict: Already submitted, or the lease expired (as for a submit).
     """
     authorize(actor, "queue.work")
     reason = reason.strip()
@@ -791,7 +812,18 @@ def skip_assignment(
             raise NotFound("errors.assignment.not_found", assignment=assignment_id)
         if assignment.status == AssignmentStatus.SKIPPED.value:
             return assignment
-        if assignment.status != AssignmentStatus.LEASED.value or assignment.lease_expires_at <= now:
+        if assignment.status == AssignmentStatus.EXPIRED.value or (
+            assignment.status == AssignmentStatus.LEASED.value
+            and assignment.lease_expires_at <= now
+        ):
+            # The rule of a submit: an expired lease takes no answer, a skip neither
+            # (its slot may be another labeller's by now).
+            raise Conflict(
+                "errors.assignment.skip_expired",
+                assignment=assignment_id,
+                expired_at=assignment.lease_expires_at.isoformat(),
+            )
+        if assignment.status != AssignmentStatus.LEASED.value:
             raise Conflict(
                 "errors.assignment.not_leased", assignment=assignment_id, status=assignment.status
             )

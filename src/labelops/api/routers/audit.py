@@ -25,7 +25,6 @@ from labelops.api.schemas.audit import (
     FeedbackPublic,
     GoldAccuracyPublic,
     GoldCreate,
-    GoldFeedbackPublic,
     GoldImportPublic,
     GoldPublic,
     GuidelinePublic,
@@ -141,23 +140,6 @@ def gold_accuracy(
         GoldAccuracyPublic.model_validate(row)
         for row in gold.compute_gold_accuracy(session, actor, project_id)
     ]
-
-
-@router.get("/assignments/{assignment_id}/feedback", tags=["gold"])
-def gold_feedback(
-    assignment_id: int, session: SessionDep, actor: CurrentActor
-) -> GoldFeedbackPublic:
-    """The gold answer of the caller's submitted gold task, if the project shows it."""
-    result = feedback.get_gold_feedback(session, actor, assignment_id)
-    return GoldFeedbackPublic(
-        assignment_id=result.assignment_id,
-        your_labels=result.your_value,
-        right_labels=result.right_value,
-        is_correct=result.is_correct,
-        explanation_en=result.explanation_en,
-        explanation_zh=result.explanation_zh,
-        guideline=[GuidelinePublic.model_validate(g) for g in result.guideline],
-    )
 
 
 # ---------------------------------------------------------------- lots

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from labelops.api.alone import lease_on_loop, submit_and_lease_on_loop, submit_on_loop
-from labelops.api.deps import CurrentActor, SessionDep, run_as_actor
+from labelops.api.deps import CurrentActor, SessionDep, bearer_token, run_as_actor
+from labelops.api.schemas.audit import GoldFeedbackPublic, GuidelinePublic
 from labelops.api.schemas.projects import (
     AssignmentPublic,
     LabelPublic,
@@ -17,30 +18,57 @@ from labelops.api.schemas.projects import (
     NextTaskPublic,
     SkipRequest,
 )
-from labelops.errors import InvalidInput
-from labelops.services import labelling, queue
+from labelops.errors import InvalidInput, PermissionDenied
+from labelops.services import feedback, labelling, queue
 from labelops.services._tx import NEEDS_TRANSACTION
 from labelops.services.policy import Actor
 
 router = APIRouter(prefix="/api", tags=["labelling"])
 
 
-@router.get(
-    "/projects/{project_id}/next",
-    response_model=NextTaskPublic,
-    responses={204: {"description": "Nothing is left for this labeller."}},
+_NEXT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    204: {"description": "Nothing is left for this labeller."}
+}
+
+
+@router.post(
+    "/projects/{project_id}/next", response_model=NextTaskPublic, responses=_NEXT_RESPONSES
 )
 async def next_task(project_id: int, request: Request, prefetch: bool = False) -> Response:
     """Lease the next task to the calling labeller; 204 when nothing is left.
 
     ``prefetch=true`` leases one more task besides the one being worked on (for pages
-    that show the next item at once).
+    that show the next item at once). Leasing changes state: a call made with the web
+    session cookie must carry the ``X-CSRF-Token`` header, as every unsafe call does.
     """
     return await serve_next(request, project_id, prefetch=prefetch)
 
 
-async def serve_next(request: Request, project_id: int, *, prefetch: bool) -> Response:
-    """The next-task response (this route's and ``labelops.api.hot``'s)."""
+@router.get(
+    "/projects/{project_id}/next",
+    response_model=NextTaskPublic,
+    responses={
+        **_NEXT_RESPONSES,
+        403: {"description": "Not called with a Bearer token: use POST."},
+    },
+)
+async def next_task_by_token(project_id: int, request: Request, prefetch: bool = False) -> Response:
+    """``POST /projects/{id}/next`` for API clients with a Bearer token only (kept for
+    existing integrations). A call without one, with the web session cookie say, leases
+    nothing and gets 403: a GET must not change state for a browser."""
+    return await serve_next(request, project_id, prefetch=prefetch, bearer_only=True)
+
+
+async def serve_next(
+    request: Request, project_id: int, *, prefetch: bool, bearer_only: bool = False
+) -> Response:
+    """The next-task response (these routes' and ``labelops.api.hot``'s).
+
+    Raises:
+        PermissionDenied: ``bearer_only`` and the request has no Bearer token.
+    """
+    if bearer_only and bearer_token(request) is None:
+        raise PermissionDenied("errors.next.use_post", project=project_id)
     lease_seconds = request.app.state.settings.lease_seconds
 
     def use_case(session: Session, actor: Actor) -> queue.ServedTask | None:
@@ -75,8 +103,11 @@ async def submit_label(
 ) -> Response:
     """Submit (or revise) a label; the same request again returns 200 with the same label.
 
+    ``feedback`` is the gold answer after a submit of a gold item when the project shows
+    gold feedback, and null otherwise (for ordinary items too).
+
     With ``?next=true`` the response also carries the labeller's next task, leased as
-    by ``GET /projects/{id}/next``, so a labelling client needs one request per label.
+    by ``POST /projects/{id}/next``, so a labelling client needs one request per label.
     """
     return await serve_submit(request, assignment_id, body, and_next=and_next)
 
@@ -121,10 +152,31 @@ async def serve_submit(
     else:
         result, served = await run_as_actor(request, use_case)
     public = LabelPublic.model_validate(result.label)
-    public.final_status = result.final_status
+    if result.is_gold:  # only then: an ordinary submit pays nothing for it
+        public.feedback = await _gold_feedback(request, assignment_id)
     if served is not None:
         public.next = _next_public(served)
     return _json(public, status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+async def _gold_feedback(request: Request, assignment_id: int) -> GoldFeedbackPublic | None:
+    """The submitted gold task's feedback (None when the project does not show it)."""
+
+    def use_case(session: Session, actor: Actor) -> feedback.GoldFeedback | None:
+        return feedback.gold_feedback(session, actor, assignment_id)
+
+    shown = await run_as_actor(request, use_case)
+    if shown is None:
+        return None
+    return GoldFeedbackPublic(
+        assignment_id=shown.assignment_id,
+        your_labels=shown.your_value,
+        right_labels=shown.right_value,
+        is_correct=shown.is_correct,
+        explanation_en=shown.explanation_en,
+        explanation_zh=shown.explanation_zh,
+        guideline=[GuidelinePublic.model_validate(entry) for entry in shown.guideline],
+    )
 
 
 def _next_public(served: queue.ServedTask) -> NextTaskPublic:

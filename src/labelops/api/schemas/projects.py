@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from labelops.api.schemas.audit import GoldFeedbackPublic
+
 __all__ = [
     "AssignmentPublic",
     "AuditEventPublic",
@@ -141,7 +143,14 @@ class LabelPublic(BaseModel):
     served_at: datetime
     submitted_at: datetime
     active_ms: int | None
-    final_status: str | None = None
+    feedback: GoldFeedbackPublic | None = Field(
+        default=None,
+        description=(
+            "The gold answer, after a submit of a gold item in a project that shows gold"
+            " feedback; null for every other submit (ordinary items included: the response"
+            " does not tell gold items apart otherwise)."
+        ),
+    )
     next: NextTaskPublic | None = Field(
         default=None,
         description="With `?next=true`: the labeller's next leased task (null when none is left).",

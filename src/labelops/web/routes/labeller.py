@@ -114,7 +114,6 @@ def queue_page(
             "mode": mode,
             "keys": {label["hotkey"]: label["key"] for label in labels if label["hotkey"]},
             "today": today,
-            "gold": project.gold_rate > 0 and project.show_gold_feedback,
             "names": {label["key"]: label["name"] for label in labels},
         },
         mistakes=mistakes,

@@ -67,10 +67,11 @@
     window.location.assign("/?next=" + encodeURIComponent(window.location.pathname));
   }
 
+  // Leasing changes state: a POST, with the CSRF token like every unsafe call.
   function lease(prefetch, attempt) {
     var url = "/api/projects/" + pid + "/next" + (prefetch ? "?prefetch=true" : "");
     attempt = attempt || 0;
-    return request("GET", url).then(function (response) {
+    return request("POST", url).then(function (response) {
       if (response.status === 204) { return null; }
       if (response.status === 401) { throw { auth: true }; }
       if (!response.ok) { return errorText(response).then(function (t) { throw { text: t }; }); }
@@ -148,12 +149,15 @@
         if (response.status === 401) { toLogin(); return false; }
         if (response.status === 201 || response.status === 200) {
           dropPending(entry.assignment_id);
-          if (!entry.revision) { goldFeedback(entry.assignment_id); }
           if (response.status === 201 && !entry.revision) {
             today += 1;
             todayEl.textContent = today.toLocaleString(msg.lang === "zh-Hant" ? "zh-TW" : "en");
           }
-          return true;
+          if (entry.revision) { return true; }
+          return response.json().then(function (body) {
+            goldFeedback(body && body.feedback);
+            return true;
+          }, function () { return true; });
         }
         if (response.status >= 500) { throw new Error("server"); }
         // 409 expired lease / final item, 404, 422: the server's bilingual message says why.
@@ -170,27 +174,22 @@
     return promise;
   }
 
-  // After a gold item the server tells the answer (404 for every other item, so gold
-  // stays indistinguishable until answered). Built with textContent, never markup.
+  // After a gold item the submit's response carries the answer in ``feedback`` (null
+  // for every other item, so gold stays indistinguishable until answered). Built with
+  // textContent, never markup; names in the page's language (``boot.names``).
   var goldBox = document.getElementById("gold-feedback");
-  function goldFeedback(assignmentId) {
-    if (!boot.gold) { return; }
-    request("GET", "/api/assignments/" + assignmentId + "/feedback").then(function (response) {
-      if (!response.ok) { return null; }
-      return response.json();
-    }).then(function (body) {
-      if (!body) { return; }
-      var names = function (keys) {
-        return (keys || []).map(function (k) { return boot.names[k] || k; }).join(", ");
-      };
-      var text = (body.is_correct ? msg.gold_right : msg.gold_wrong)
-        .replace("{right}", names(body.right_value))
-        .replace("{yours}", names(body.your_value));
-      var explanation = msg.lang === "zh-Hant" ? body.explanation_zh : body.explanation_en;
-      goldBox.textContent = text + (explanation ? " " + explanation : "");
-      goldBox.className = "banner " + (body.is_correct ? "ok" : "warn");
-      goldBox.hidden = false;
-    }, function () { /* feedback is a courtesy: never disturb labelling */ });
+  function goldFeedback(feedback) {
+    if (!feedback) { return; }
+    var names = function (keys) {
+      return (keys || []).map(function (k) { return boot.names[k] || k; }).join(", ");
+    };
+    var text = (feedback.is_correct ? msg.gold_right : msg.gold_wrong)
+      .replace("{right}", names(feedback.right_labels))
+      .replace("{yours}", names(feedback.your_labels));
+    var explanation = msg.lang === "zh-Hant" ? feedback.explanation_zh : feedback.explanation_en;
+    goldBox.textContent = text + (explanation ? " " + explanation : "");
+    goldBox.className = "banner " + (feedback.is_correct ? "ok" : "warn");
+    goldBox.hidden = false;
   }
 
   function prefetch() {
