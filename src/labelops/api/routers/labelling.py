@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from labelops.api.alone import lease_on_loop, submit_and_lease_on_loop, submit_on_loop
 from labelops.api.deps import CurrentActor, SessionDep, run_as_actor
+from labelops.api.schemas.fields import Id
 from labelops.api.schemas.projects import (
     AssignmentPublic,
     LabelPublic,
@@ -30,7 +31,7 @@ router = APIRouter(prefix="/api", tags=["labelling"])
     response_model=NextTaskPublic,
     responses={204: {"description": "Nothing is left for this labeller."}},
 )
-async def next_task(project_id: int, request: Request, prefetch: bool = False) -> Response:
+async def next_task(project_id: Id, request: Request, prefetch: bool = False) -> Response:
     """Lease the next task to the calling labeller; 204 when nothing is left.
 
     ``prefetch=true`` leases one more task besides the one being worked on (for pages
@@ -66,7 +67,7 @@ async def serve_next(request: Request, project_id: int, *, prefetch: bool) -> Re
     responses={200: {"model": LabelPublic, "description": "The same submit again."}},
 )
 async def submit_label(
-    assignment_id: int,
+    assignment_id: Id,
     body: LabelSubmit,
     request: Request,
     and_next: Annotated[
@@ -146,7 +147,7 @@ def _json(model: BaseModel, status_code: int = status.HTTP_200_OK) -> Response:
 
 @router.post("/assignments/{assignment_id}/skip")
 def skip(
-    assignment_id: int, body: SkipRequest, session: SessionDep, actor: CurrentActor
+    assignment_id: Id, body: SkipRequest, session: SessionDep, actor: CurrentActor
 ) -> AssignmentPublic:
     """Skip a leased task with a reason."""
     return AssignmentPublic.model_validate(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from labelops.api.deps import CurrentActor, SessionDep
+from labelops.api.schemas.fields import Id, Text
 from labelops.api.schemas.projects import (
     AuditEventPublic,
     FinalizePublic,
@@ -51,14 +52,14 @@ def create_project(body: ProjectCreate, session: SessionDep, actor: CurrentActor
 
 
 @router.get("/projects/{project_id}")
-def read_project(project_id: int, session: SessionDep, actor: CurrentActor) -> ProjectPublic:
+def read_project(project_id: Id, session: SessionDep, actor: CurrentActor) -> ProjectPublic:
     """One project."""
     return ProjectPublic.model_validate(projects.get_project(session, actor, project_id))
 
 
 @router.patch("/projects/{project_id}")
 def update_project(
-    project_id: int, body: ProjectUpdate, session: SessionDep, actor: CurrentActor
+    project_id: Id, body: ProjectUpdate, session: SessionDep, actor: CurrentActor
 ) -> ProjectPublic:
     """Change a project's settings (admin)."""
     project = projects.update_project(
@@ -74,7 +75,7 @@ def update_project(
 
 
 @router.get("/projects/{project_id}/progress")
-def read_progress(project_id: int, session: SessionDep, actor: CurrentActor) -> ProgressPublic:
+def read_progress(project_id: Id, session: SessionDep, actor: CurrentActor) -> ProgressPublic:
     """Counts of tasks, labels and final labels."""
     progress = projects.get_project_progress(session, actor, project_id)
     return ProgressPublic(**progress.__dict__)
@@ -82,7 +83,7 @@ def read_progress(project_id: int, session: SessionDep, actor: CurrentActor) -> 
 
 @router.post("/projects/{project_id}/items", status_code=status.HTTP_201_CREATED)
 def import_items(
-    project_id: int, body: ItemBatch, session: SessionDep, actor: CurrentActor
+    project_id: Id, body: ItemBatch, session: SessionDep, actor: CurrentActor
 ) -> ImportReportPublic:
     """Import a batch of items with the file import's validation (all or nothing)."""
     report = imports.import_item_records(
@@ -101,7 +102,7 @@ def import_items(
 
 @router.post("/projects/{project_id}/finalize")
 def finalize(
-    project_id: int, body: FinalizeRequest, session: SessionDep, actor: CurrentActor
+    project_id: Id, body: FinalizeRequest, session: SessionDep, actor: CurrentActor
 ) -> FinalizePublic:
     """Recompute final labels and freeze them as a snapshot."""
     summary = finals.finalize_project(session, actor, project_id, method=body.method)
@@ -110,11 +111,11 @@ def finalize(
 
 @router.get("/projects/{project_id}/export")
 def export_snapshot(
-    project_id: int,
+    project_id: Id,
     session: SessionDep,
     actor: CurrentActor,
     format: Literal["jsonl", "csv", "parquet", "label-studio"] = "jsonl",
-    snapshot_id: int | None = None,
+    snapshot_id: Id | None = None,
     raw: bool = False,
 ) -> FileResponse:
     """Download a snapshot's final labels (newest snapshot unless one is named)."""
@@ -141,9 +142,9 @@ def _remove_tree(folder: str) -> None:
 def list_audit_events(
     session: SessionDep,
     actor: CurrentActor,
-    entity_type: str | None = None,
-    entity_id: str | None = None,
-    limit: int = 100,
+    entity_type: Text | None = None,
+    entity_id: Text | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> list[AuditEventPublic]:
     """The audit trail, newest first (vendor roles: their vendor's events only)."""
     events = audit_trail.list_events(
