@@ -182,7 +182,11 @@ def install_error_handlers(app: FastAPI) -> None:
         problems = []
         for entry in error.errors():
             location = [str(part) for part in entry.get("loc", ()) if part != "body"]
-            problems.append({"field": ".".join(location) or None, "message": _problem(entry, lang)})
+            where = ".".join(location)
+            path = ((entry.get("ctx") or {}).get("params") or {}).get("path")
+            if path:  # inside a JSON value (``fields.JsonObject``)
+                where = f"{where}.{path}" if where else str(path)
+            problems.append({"field": where or None, "message": _problem(entry, lang)})
         body = {
             "code": "invalid_input",
             "message": translate("errors.request.invalid", lang, count=len(problems)),
