@@ -72,6 +72,10 @@ def test_read_only_database_is_503_with_the_cause(app_client, session):
     assert "唯讀" in zh.json()["error"]["message"]
     # Reads still work.
     assert client.get("/api/vendors", headers=_admin(world)).status_code == 200
+    if engine.dialect.name == "sqlite":  # (PostgreSQL's fast lane has connections of its own)
+        labeller = {"Authorization": f"Bearer {world.tokens['labeller-a1']}"}
+        leased = client.get(f"/api/projects/{world.project_ids['A']}/next", headers=labeller)
+        _assert_503(leased, READ_ONLY)
 
 
 def test_read_only_sqlite_file_is_503(settings, session, database_url, tmp_path):

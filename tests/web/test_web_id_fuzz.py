@@ -63,3 +63,41 @@ settings_for_fuzz = hypothesis_settings(
     database=None,
     suppress_health_check=list(HealthCheck),
 )
+
+
+def test_page_forms_refuse_non_finite_numbers_and_huge_ids(settings, session):
+    from labelops.api import create_app
+
+    world = make_world(session, n_items=1, overlap=1)
+    give_passwords(session, world, "admin")
+    session.commit()
+    client = TestClient(create_app(settings), raise_server_exceptions=False)
+    csrf = login(client, "admin")
+    for sla in ("inf", "nan", "-Infinity"):
+        response = client.post(
+            "/admin/projects",
+            data={
+                "name": f"p-{sla}",
+                "taxonomy_id": str(world.taxonomy_id),
+                "overlap": "1",
+                "sla_hours": sla,
+                "csrf_token": csrf,
+            },
+            follow_redirects=False,
+        )
+        assert response.status_code == 422, (sla, response.status_code)
+    huge = client.post(
+        "/admin/users",
+        data={
+            "username": "huge-vendor",
+            "role": "labeller",
+            "vendor_id": "9" * 20,
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
+    assert 200 <= huge.status_code < 500, huge.status_code
+    nul = client.post(
+        "/admin/vendors", data={"name": "v\x00", "csrf_token": csrf}, follow_redirects=False
+    )
+    assert nul.status_code == 422

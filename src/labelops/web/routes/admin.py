@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 import uuid
@@ -12,7 +13,7 @@ from fastapi import Form, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from labelops.api.deps import SessionDep
-from labelops.api.schemas.fields import Id, Text
+from labelops.api.schemas.fields import MAX_ID, Id, Text
 from labelops.errors import InvalidInput
 from labelops.services import directory, imports, projects, taxonomies, workspace
 from labelops.services.item_files import parse_column_map
@@ -141,7 +142,7 @@ def users_add(
     display_name: Annotated[Text, Form(max_length=200)] = "",
 ) -> HTMLResponse:
     """Create a user; the first API token is shown once on the page that follows."""
-    vendor = int(vendor_id) if vendor_id.strip().isdigit() else None
+    vendor = _form_id(vendor_id)
     created = directory.create_user(
         session,
         actor,
@@ -225,17 +226,28 @@ def taxonomy_page(
 # ----------------------------------------------------------------------------- projects
 
 
+def _form_id(value: str) -> int | None:
+    """An id typed in a form (ASCII digits, 1 .. ``MAX_ID``), or None."""
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_ID:
+        return None
+    return int(value)
+
+
 def _vendor_ids(values: list[str]) -> list[int]:
-    return [int(value) for value in values if value.strip().isdigit()]
+    return [vendor for vendor in map(_form_id, values) if vendor is not None]
 
 
 def _optional_float(value: str, field: str) -> float | None:
     if not value.strip():
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError as exc:
         raise InvalidInput("web.error.number", field=field, value=value) from exc
+    if not math.isfinite(number):  # "nan", "inf": no quantity
+        raise InvalidInput("web.error.number", field=field, value=value)
+    return number
 
 
 @router.get("/admin/projects")
