@@ -4,7 +4,7 @@ response is a 5xx, and every response matches what the document says of its rout
 
 Bounded in time: ``EXAMPLES`` cases per operation, valid and invalid ones (each sent
 with both tokens, and again with its path ids folded onto rows that exist),
-derandomised, so the run is the same every time: about 75 s on SQLite and 90 s on
+derandomised, so the run is the same every time: 20-75 s on SQLite or
 PostgreSQL on the 2-core machine, under the three minutes it is given.
 Runs on both databases (CI runs the suite on SQLite and on PostgreSQL).
 """
