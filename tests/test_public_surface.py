@@ -41,6 +41,7 @@ def test_error_tree_is_pinned():
     assert sorted(errors.__all__) == [
         "AuthenticationFailed",
         "Conflict",
+        "ContentTooLarge",
         "InvalidInput",
         "InvalidRows",
         "InvariantViolated",
@@ -49,6 +50,7 @@ def test_error_tree_is_pinned():
         "PermissionDenied",
         "RowProblem",
         "SchemaMismatch",
+        "StorageUnavailable",
     ]
     for name in errors.__all__:
         kind = getattr(errors, name)

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     """CLI language, ``en`` or ``zh-Hant`` (``LABELOPS_LANG``)."""
     lease_seconds: int = Field(default=600, ge=10, le=86_400)
     """How long a served task stays reserved for its labeller (s)."""
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """Largest request body (bytes) of every route but the imports
+    (``LABELOPS_MAX_BODY_BYTES``); bigger ones get 413 unread."""
+    max_import_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    """Largest request body (bytes) of the import routes: item and gold files uploaded
+    on the pages (spooled to disk) and the API's JSON batches of items and gold
+    (``LABELOPS_MAX_IMPORT_BYTES``)."""
     session_secret: str | None = None
     """Secret for web session cookies; generated and stored in ``home`` when unset."""
     cookie_secure: bool = False

@@ -9,12 +9,14 @@ fields, never an HTTP status or an exit code: the API maps the tree to HTTP once
     LabelopsError                      message_id + params, .render(lang)
      +-- InvalidInput                  bad data: file, line, field, value, reason      HTTP 422, exit 2
      |    +-- InvalidRows              many InvalidInput rows from one file or batch  HTTP 422, exit 2
+     |    +-- ContentTooLarge          a request body over its size limit             HTTP 413, exit 2
      +-- NotFound                      the thing does not exist (or is not yours)      HTTP 404, exit 3
      +-- Conflict                      it exists already / state forbids it           HTTP 409, exit 4
      +-- PermissionDenied              the user may not do this                       HTTP 403, exit 5
      |    +-- AuthenticationFailed     no valid token, password or session            HTTP 401, exit 5
      +-- InvariantViolated             the system is not in a state it can work in    HTTP 500/503, exit 6
           +-- SchemaMismatch           database un-migrated or newer than the code    HTTP 503, exit 6
+          +-- StorageUnavailable       disk full, read-only database: cannot write    HTTP 503, exit 6
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 __all__ = [
     "AuthenticationFailed",
     "Conflict",
+    "ContentTooLarge",
     "InvalidInput",
     "InvalidRows",
     "InvariantViolated",
@@ -34,6 +37,7 @@ __all__ = [
     "PermissionDenied",
     "RowProblem",
     "SchemaMismatch",
+    "StorageUnavailable",
 ]
 
 
@@ -174,6 +178,19 @@ class SchemaMismatch(InvariantViolated):
     """The database schema is not the one this code expects."""
 
     code = "schema_mismatch"
+
+
+class StorageUnavailable(InvariantViolated):
+    """The database cannot store anything now (disk full, read-only file or server);
+    ``cause`` says which, in words. Nothing of the request was stored."""
+
+    code = "storage_unavailable"
+
+
+class ContentTooLarge(InvalidInput):
+    """A request body bigger than its limit (``limit`` bytes); it was not read."""
+
+    code = "content_too_large"
 
 
 def _shorten(value: Any, limit: int = 200) -> Any:

@@ -315,7 +315,7 @@ def test_nul_character_is_rejected(tmp_path: Path) -> None:
     problems = read_item_file(path).problems
     assert [(p.line, p.field, p.message_id) for p in problems] == [
         (1, "text", "itemfiles.nul_character"),
-        (2, "metadata", "itemfiles.nul_character"),
+        (2, "metadata.k", "itemfiles.nul_character"),
     ]
 
 

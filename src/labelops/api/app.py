@@ -8,14 +8,20 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
+from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from labelops import __version__
 from labelops.api.alone import LoopConnections
 from labelops.api.deps import InlineCalls
+from labelops.api.docs import install_docs
+from labelops.api.edge import BodyGuard, secured
 from labelops.api.errors import install_error_handlers
 from labelops.api.hot import replaying, serve_hot
+from labelops.api.schemas.errors import ERROR_RESPONSES
 from labelops.config import Settings, get_settings
+from labelops.errors import AuthenticationFailed
+from labelops.services.auth import authenticate_token
 from labelops.store.engine import (
     WalCheckpointer,
     create_engine_for,
@@ -27,7 +33,11 @@ __all__ = ["LabelopsApp", "create_app", "create_server_app"]
 
 
 class LabelopsApp(FastAPI):
-    """FastAPI with the labeller's hot calls served in a fast lane first (``api.hot``)."""
+    """FastAPI with the labeller's hot calls served in a fast lane first (``api.hot``),
+    and the edge (``api.edge``: security headers, authentication before big bodies,
+    body limits) around everything else."""
+
+    body_guard: BodyGuard
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection scope."""
@@ -36,6 +46,11 @@ class LabelopsApp(FastAPI):
             if await serve_hot(scope, receive, send):
                 return
             receive = replaying(scope, receive)
+            send = secured(send)
+            admitted = await self.body_guard.admit(scope, receive, send)
+            if admitted is None:
+                return
+            receive = admitted
         await super().__call__(scope, receive, send)
 
 
@@ -73,7 +88,14 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
                 loop_connection.close()
             engine.dispose()
 
-    app = LabelopsApp(title="labelops", version=__version__, lifespan=lifespan)
+    app = LabelopsApp(
+        title="labelops",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,  # served from the package by ``install_docs``
+        redoc_url=None,
+        responses=ERROR_RESPONSES,
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
@@ -83,6 +105,12 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
     app.state.inline_calls = InlineCalls(app.state)  # see run_as_actor
     app.state.loop_connections = LoopConnections(engine, settings.loop_statements)
     install_error_handlers(app)
+    app.body_guard = BodyGuard(
+        max_body_bytes=settings.max_body_bytes,
+        max_import_bytes=settings.max_import_bytes,
+        authenticated=lambda request: _has_valid_credentials(app, request),
+    )
+    install_docs(app)
 
     from labelops.api.routers import (
         audit,
@@ -105,6 +133,22 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True) -
 
     install_web(app)
     return app
+
+
+def _has_valid_credentials(app: FastAPI, request: Request) -> bool:
+    """Whether ``request`` carries a valid Bearer token or a logged-in session cookie
+    (``BodyGuard``'s check before reading a big body; runs on a worker thread)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    with app.state.session_factory() as session:
+        try:
+            if scheme.lower() == "bearer" and token.strip():
+                authenticate_token(session, token.strip())
+                return True
+            resolver = getattr(app.state, "session_actor_resolver", None)
+            return resolver is not None and resolver(request, session) is not None
+        except AuthenticationFailed:
+            return False
 
 
 def create_server_app() -> FastAPI:

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
+from labelops.api.edge import SECURITY_HEADER_PAIRS
 from labelops.api.routers.labelling import serve_next, serve_submit
 from labelops.api.schemas.projects import LabelSubmit
 
@@ -77,6 +78,7 @@ async def serve_hot(scope: Scope, receive: Receive, send: Send) -> bool:
             return False
     else:
         return False
+    response.raw_headers.extend(SECURITY_HEADER_PAIRS)  # as ``edge.secured`` adds them
     await response(scope, receive, send)
     return True
 

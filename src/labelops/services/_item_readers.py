@@ -22,6 +22,7 @@ __all__ = [
 ]
 
 import csv
+import json
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ from labelops.services._item_schema import (
     wrong_type,
 )
 from labelops.services.json_errors import json_syntax_message
+from labelops.text.checks import json_problem
 from labelops.text.encoding import decode_utf8_strict, find_encoding_problem
 
 _CHUNK_BYTES: Final = 8 * 1024 * 1024
@@ -191,8 +193,25 @@ def _json_line_problem(raw: bytes, line: int, exc: ValueError) -> RowProblem:
         return problem(line, None, encoding.message_id, byte_offset=encoding.byte_offset)
     if b"\x00" in raw:
         return problem(line, None, "itemfiles.nul_character")
+    unstorable = _unstorable_json_line(raw, line)
+    if unstorable is not None:
+        return unstorable
     message_id, params = json_syntax_message(exc)
     return problem(line, None, message_id, **params)
+
+
+def _unstorable_json_line(raw: bytes, line: int) -> RowProblem | None:
+    """The field of a line that strict parsing refused for a lone surrogate escape or a
+    NaN/Infinity (which Python's lenient parser reads): named, with the reason."""
+    try:
+        lenient = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    found = json_problem(lenient, max_depth=10_000)
+    if found is None:
+        return None
+    path, message_id = found
+    return problem(line, path or None, message_id)
 
 
 # --------------------------------------------------------------------------------------

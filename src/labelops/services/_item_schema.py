@@ -40,6 +40,7 @@ import orjson
 
 from labelops.errors import InvalidInput, RowProblem
 from labelops.media import media_path_problem
+from labelops.text.checks import MAX_JSON_DEPTH, NUL_CHARACTER, json_problem, text_problem
 
 DEFAULT_MAX_TEXT_BYTES: Final = 1_000_000
 """Largest accepted ``text``, in UTF-8 bytes."""
@@ -279,14 +280,26 @@ def wrong_type(line: int, name: str, expected: str, value: Any) -> RowProblem:
     return problem(line, name, "itemfiles.wrong_type", expected=expected, got=type_name(value))
 
 
-def _contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(v) for v in value)
-    return False
+def _unstorable_text(line: int, name: str, value: str) -> RowProblem | None:
+    """A NUL character or a lone surrogate in ``value`` as a problem of field ``name``."""
+    found = text_problem(value)
+    if found is None:
+        return None
+    return problem(line, name, "itemfiles.nul_character" if found == NUL_CHARACTER else found)
+
+
+def _unstorable_json(line: int, name: str, value: Any) -> RowProblem | None:
+    """What cannot be stored in a JSON value (``labelops.text.checks.json_problem``: a NUL
+    or lone surrogate, a number that is not finite, nesting deeper than
+    ``MAX_JSON_DEPTH``) as a problem naming the path under field ``name``."""
+    found = json_problem(value)
+    if found is None:
+        return None
+    path, message_id = found
+    where = f"{name}.{path}" if path and not path.startswith("[") else f"{name}{path}"
+    if message_id == NUL_CHARACTER:
+        message_id = "itemfiles.nul_character"
+    return problem(line, where, message_id, limit=MAX_JSON_DEPTH)
 
 
 class ItemValidator:
@@ -351,8 +364,8 @@ class ItemValidator:
                 )
             )
             external_id = None
-        elif "\x00" in external_id:
-            problems.append(problem(line, "external_id", "itemfiles.nul_character"))
+        elif (unstorable := _unstorable_text(line, "external_id", external_id)) is not None:
+            problems.append(unstorable)
             external_id = None
         elif self.unique_ids:
             first = self.seen.get(external_id)
@@ -392,8 +405,9 @@ class ItemValidator:
                                 limit_bytes=self.max_text_bytes,
                             )
                         )
-                if "\x00" in text:
-                    problems.append(problem(line, "text", "itemfiles.nul_character"))
+                unstorable = _unstorable_text(line, "text", text)
+                if unstorable is not None:
+                    problems.append(unstorable)
 
         media = () if _MEDIA_FIELDS.isdisjoint(obj) else self._media(obj, line, problems)
         if text is None and not media and len(problems) == before_content:
@@ -402,15 +416,15 @@ class ItemValidator:
         # The common case (absent, or a plain string) is checked inline: this loop runs
         # for every row of million-row files.
         advertiser = get("advertiser")
-        if type(advertiser) is not str or not advertiser or "\x00" in advertiser:
+        if type(advertiser) is not str or not advertiser or text_problem(advertiser) is not None:
             if type(advertiser) is int:
                 advertiser = str(advertiser)
             advertiser = self._optional_str(advertiser, "advertiser", line, problems)
         market = get("market")
-        if type(market) is not str or not market or "\x00" in market:
+        if type(market) is not str or not market or text_problem(market) is not None:
             market = self._optional_str(market, "market", line, problems)
         language = get("language")
-        if type(language) is not str or not language or "\x00" in language:
+        if type(language) is not str or not language or text_problem(language) is not None:
             language = self._optional_str(language, "language", line, problems)
 
         metadata = get("metadata")
@@ -419,8 +433,8 @@ class ItemValidator:
         elif type(metadata) is not dict:
             problems.append(wrong_type(line, "metadata", "object", metadata))
             metadata = {}
-        elif metadata and _contains_nul(metadata):
-            problems.append(problem(line, "metadata", "itemfiles.nul_character"))
+        elif metadata and (unstorable := _unstorable_json(line, "metadata", metadata)):
+            problems.append(unstorable)
 
         priority = get("priority")
         if priority is not None and type(priority) is not int:
@@ -433,8 +447,8 @@ class ItemValidator:
                     continue
                 if key in metadata:
                     problems.append(problem(line, key, "itemfiles.metadata_conflict", key=key))
-                elif _contains_nul(value):
-                    problems.append(problem(line, key, "itemfiles.nul_character"))
+                elif (unstorable := _unstorable_json(line, key, value)) is not None:
+                    problems.append(unstorable)
                 else:
                     metadata[key] = value
 
@@ -463,8 +477,8 @@ class ItemValidator:
             or not 0 < len(external_id) <= _MAX_EXTERNAL_ID_CHARS
             or external_id.isspace()
             or len(text) * 4 > self.max_text_bytes
-            or "\x00" in text
-            or "\x00" in external_id
+            or text_problem(text) is not None
+            or text_problem(external_id) is not None
             or (self.unique_ids and external_id in self.seen)
         ):
             return None
@@ -473,7 +487,9 @@ class ItemValidator:
         language = get("language")
         priority = get("priority")
         for value in (advertiser, market, language):
-            if value is not None and (type(value) is not str or not value or "\x00" in value):
+            if value is not None and (
+                type(value) is not str or not value or text_problem(value) is not None
+            ):
                 return None
         if priority is not None and type(priority) is not int:
             return None
@@ -488,8 +504,9 @@ class ItemValidator:
         if type(value) is not str:
             problems.append(wrong_type(line, name, "string", value))
             return None
-        if "\x00" in value:
-            problems.append(problem(line, name, "itemfiles.nul_character"))
+        unstorable = _unstorable_text(line, name, value)
+        if unstorable is not None:
+            problems.append(unstorable)
         return value
 
     def _media_path(

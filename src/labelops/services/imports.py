@@ -288,7 +288,7 @@ def import_item_records(
         path = Path(folder) / "batch.jsonl"
         with open(path, "wb") as handle:
             for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+                handle.write(_jsonl_line(record))
         return import_items(
             session,
             actor,
@@ -301,6 +301,16 @@ def import_item_records(
             media_root=media_root,
             now=now,
         )
+
+
+def _jsonl_line(record: dict[str, Any]) -> bytes:
+    """``record`` as a JSONL line. A string that is not valid Unicode (a lone surrogate,
+    which JSON allows as an escape) is written as its escape, for the reader to report
+    with its line and field."""
+    try:
+        return json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
+    except UnicodeEncodeError:
+        return json.dumps(record, ensure_ascii=True).encode("ascii") + b"\n"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 ``install_web(app)`` adds the pages, the static files (served from the package), the
 cookie sessions (see ``labelops.web.session``) and the cookie fallback of the JSON API's
-``get_actor``, which enforces CSRF on unsafe methods.
+``get_actor``, which enforces CSRF on unsafe methods. The security headers of every
+response (pages included) are set in ``labelops.api.edge``.
 """
 
 from __future__ import annotations
@@ -20,18 +21,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from labelops.web.session import load_secret, write_session
 
-_SECURITY_HEADERS = {
-    # No inline script or style anywhere: item text can never become code.
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "media-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-        "form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
-
 
 def install_web(app: FastAPI) -> None:
     """Add the web workspace to an app built by ``create_app``.
@@ -40,11 +29,12 @@ def install_web(app: FastAPI) -> None:
     stores a session secret in ``settings.home`` when none is configured.
     """
     from labelops.web.routes import admin, audit, base, labeller, quality, trail, vendor
-    from labelops.web.session import cookie_actor_resolver
+    from labelops.web.session import cookie_actor_resolver, session_actor
 
     settings = app.state.settings
     app.state.web_serializer = URLSafeSerializer(load_secret(settings), salt="labelops.session")
     app.state.cookie_actor_resolver = cookie_actor_resolver
+    app.state.session_actor_resolver = session_actor  # see labelops.api.edge.BodyGuard
     static_dir = Path(str(resources.files("labelops.web") / "static"))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     for module in (base, labeller, admin, vendor, quality, audit, trail):
@@ -54,7 +44,7 @@ def install_web(app: FastAPI) -> None:
 
 
 class _WebHeaders:
-    """Writes the session cookie and, on pages, the security headers.
+    """Writes the session cookie.
 
     A plain ASGI middleware rather than ``@app.middleware("http")``: Starlette's
     ``BaseHTTPMiddleware`` runs every request through an extra task group and a memory
@@ -68,8 +58,6 @@ class _WebHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        is_page = not path.startswith(("/api/", "/docs", "/openapi", "/redoc"))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -80,9 +68,6 @@ class _WebHeaders:
                     for raw_name, raw_value in cookie_carrier.raw_headers:
                         if raw_name == b"set-cookie":
                             headers.append("set-cookie", raw_value.decode("latin-1"))
-                if is_page:
-                    for header, value in _SECURITY_HEADERS.items():
-                        headers.setdefault(header, value)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

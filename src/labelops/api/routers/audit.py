@@ -40,6 +40,7 @@ from labelops.api.schemas.audit import (
     SwitchingPublic,
     VerdictCreate,
 )
+from labelops.api.schemas.fields import Id, Text
 from labelops.services import audit_trail, audits, disputes, feedback, gold, lots, rework
 
 router = APIRouter(prefix="/api", tags=["audit"])
@@ -78,7 +79,7 @@ def _finite(value: float) -> float | None:
 
 @router.post("/projects/{project_id}/gold", status_code=status.HTTP_201_CREATED, tags=["gold"])
 def mark_gold(
-    project_id: int, body: GoldCreate, session: SessionDep, actor: CurrentActor
+    project_id: Id, body: GoldCreate, session: SessionDep, actor: CurrentActor
 ) -> GoldPublic:
     """Mark an item as gold with its answer and explanations (in-house roles)."""
     answer = gold.mark_gold(
@@ -101,7 +102,7 @@ def mark_gold(
 
 @router.post("/projects/{project_id}/gold/batch", tags=["gold"])
 def import_gold(
-    project_id: int,
+    project_id: Id,
     session: SessionDep,
     actor: CurrentActor,
     body: Annotated[list[GoldCreate] | None, Body()] = None,
@@ -117,7 +118,7 @@ def import_gold(
 
 
 @router.get("/projects/{project_id}/gold", tags=["gold"])
-def list_gold(project_id: int, session: SessionDep, actor: CurrentActor) -> list[GoldPublic]:
+def list_gold(project_id: Id, session: SessionDep, actor: CurrentActor) -> list[GoldPublic]:
     """A project's gold answers (in-house roles)."""
     return [
         GoldPublic(
@@ -133,7 +134,7 @@ def list_gold(project_id: int, session: SessionDep, actor: CurrentActor) -> list
 
 @router.get("/projects/{project_id}/gold/accuracy", tags=["gold"])
 def gold_accuracy(
-    project_id: int, session: SessionDep, actor: CurrentActor
+    project_id: Id, session: SessionDep, actor: CurrentActor
 ) -> list[GoldAccuracyPublic]:
     """Each labeller's live accuracy on gold, with a Wilson interval."""
     return [
@@ -146,14 +147,14 @@ def gold_accuracy(
 
 
 @router.get("/projects/{project_id}/lots")
-def list_lots(project_id: int, session: SessionDep, actor: CurrentActor) -> list[LotPublic]:
+def list_lots(project_id: Id, session: SessionDep, actor: CurrentActor) -> list[LotPublic]:
     """A project's lots with size and status (vendor roles: their own)."""
     return [LotPublic.model_validate(lot) for lot in lots.list_lots(session, actor, project_id)]
 
 
 @router.post("/projects/{project_id}/lots", status_code=status.HTTP_201_CREATED)
 def create_lot(
-    project_id: int, body: LotCreate, session: SessionDep, actor: CurrentActor
+    project_id: Id, body: LotCreate, session: SessionDep, actor: CurrentActor
 ) -> LotPublic:
     """Put a vendor's not-yet-lotted labels of the project into a new lot."""
     return LotPublic.model_validate(
@@ -171,13 +172,13 @@ def create_lot(
 
 
 @router.get("/lots/{lot_id}")
-def get_lot(lot_id: int, session: SessionDep, actor: CurrentActor) -> LotPublic:
+def get_lot(lot_id: Id, session: SessionDep, actor: CurrentActor) -> LotPublic:
     """One lot."""
     return LotPublic.model_validate(lots.get_lot(session, actor, lot_id))
 
 
 @router.get("/lots/{lot_id}/rework")
-def rework_progress(lot_id: int, session: SessionDep, actor: CurrentActor) -> ReworkProgressPublic:
+def rework_progress(lot_id: Id, session: SessionDep, actor: CurrentActor) -> ReworkProgressPublic:
     """How far the lot's rework has got."""
     return ReworkProgressPublic.model_validate(rework.get_rework_progress(session, actor, lot_id))
 
@@ -187,7 +188,7 @@ def rework_progress(lot_id: int, session: SessionDep, actor: CurrentActor) -> Re
 
 @router.post("/lots/{lot_id}/audits", status_code=status.HTTP_201_CREATED)
 def start_audit(
-    lot_id: int, body: AuditCreate, session: SessionDep, actor: CurrentActor
+    lot_id: Id, body: AuditCreate, session: SessionDep, actor: CurrentActor
 ) -> AuditPublic:
     """Freeze the lot and draw its audit sample."""
     return AuditPublic.model_validate(
@@ -212,7 +213,7 @@ def start_audit(
 
 @router.get("/audits")
 def list_audits(
-    session: SessionDep, actor: CurrentActor, project_id: int | None = None
+    session: SessionDep, actor: CurrentActor, project_id: Id | None = None
 ) -> list[AuditPublic]:
     """Audits, newest first (vendor roles: their own)."""
     return [
@@ -241,7 +242,7 @@ def create_error_types(
 
 @router.get("/projects/{project_id}/vendors/{vendor_id}/switching")
 def switching_state(
-    project_id: int, vendor_id: int, session: SessionDep, actor: CurrentActor
+    project_id: Id, vendor_id: Id, session: SessionDep, actor: CurrentActor
 ) -> SwitchingPublic:
     """The vendor's switching state (severity of the next AQL inspection)."""
     state = audits.read_switching_state(session, actor, project_id, vendor_id)
@@ -256,15 +257,20 @@ def switching_state(
 
 
 @router.get("/audits/{audit_id}")
-def get_audit(audit_id: int, session: SessionDep, actor: CurrentActor) -> AuditPublic:
+def get_audit(audit_id: Id, session: SessionDep, actor: CurrentActor) -> AuditPublic:
     """One audit."""
     return AuditPublic.model_validate(audits.get_audit(session, actor, audit_id))
 
 
-@router.get("/audits/{audit_id}/next", response_model=None)
-def next_item(
-    audit_id: int, session: SessionDep, actor: CurrentActor
-) -> AuditItemPublic | Response:
+@router.get(
+    "/audits/{audit_id}/next",
+    response_model=None,
+    responses={
+        200: {"model": AuditItemPublic, "description": "The next sampled label, blind."},
+        204: {"description": "Every sampled label has a verdict."},
+    },
+)
+def next_item(audit_id: Id, session: SessionDep, actor: CurrentActor) -> AuditItemPublic | Response:
     """The next label to review, blind; 204 when every sampled label has a verdict."""
     view = audits.next_audit_item(session, actor, audit_id)
     if view is None:
@@ -273,7 +279,7 @@ def next_item(
 
 
 @router.get("/audits/{audit_id}/items")
-def list_items(audit_id: int, session: SessionDep, actor: CurrentActor) -> list[AuditItemPublic]:
+def list_items(audit_id: Id, session: SessionDep, actor: CurrentActor) -> list[AuditItemPublic]:
     """The sample in draw order (vendor roles: reviewed labels only); recorded in the
     audit trail as a bulk read of item content."""
     views = audits.list_audit_items(session, actor, audit_id)
@@ -283,7 +289,7 @@ def list_items(audit_id: int, session: SessionDep, actor: CurrentActor) -> list[
 
 @router.get("/audits/{audit_id}/labels/{label_id}")
 def get_item(
-    audit_id: int, label_id: int, session: SessionDep, actor: CurrentActor
+    audit_id: Id, label_id: Id, session: SessionDep, actor: CurrentActor
 ) -> AuditItemPublic:
     """One sampled label."""
     return _item(audits.get_audit_item(session, actor, audit_id, label_id))
@@ -291,8 +297,8 @@ def get_item(
 
 @router.post("/audits/{audit_id}/labels/{label_id}/answer")
 def blind_answer(
-    audit_id: int,
-    label_id: int,
+    audit_id: Id,
+    label_id: Id,
     body: BlindAnswerCreate,
     session: SessionDep,
     actor: CurrentActor,
@@ -303,7 +309,7 @@ def blind_answer(
 
 @router.post("/audits/{audit_id}/labels/{label_id}/verdict")
 def verdict(
-    audit_id: int, label_id: int, body: VerdictCreate, session: SessionDep, actor: CurrentActor
+    audit_id: Id, label_id: Id, body: VerdictCreate, session: SessionDep, actor: CurrentActor
 ) -> AuditItemPublic:
     """Record the verdict; the last one decides the lot."""
     return _item(
@@ -322,7 +328,7 @@ def verdict(
 
 
 @router.get("/audits/{audit_id}/report")
-def report(audit_id: int, session: SessionDep, actor: CurrentActor) -> AuditReportPublic:
+def report(audit_id: Id, session: SessionDep, actor: CurrentActor) -> AuditReportPublic:
     """Decision, estimated lot accuracy with its interval, per-class precision/recall."""
     result = audits.get_audit_report(session, actor, audit_id)
     return AuditReportPublic(
@@ -356,7 +362,7 @@ def report(audit_id: int, session: SessionDep, actor: CurrentActor) -> AuditRepo
 
 
 @router.post("/audits/{audit_id}/close")
-def close(audit_id: int, session: SessionDep, actor: CurrentActor) -> AuditPublic:
+def close(audit_id: Id, session: SessionDep, actor: CurrentActor) -> AuditPublic:
     """Decide a complete audit (idempotent)."""
     return AuditPublic.model_validate(audits.close_audit(session, actor, audit_id))
 
@@ -366,7 +372,7 @@ def close(audit_id: int, session: SessionDep, actor: CurrentActor) -> AuditPubli
 
 @router.post("/audits/{audit_id}/rework", status_code=status.HTTP_201_CREATED)
 def create_rework(
-    audit_id: int, body: ReworkCreate, session: SessionDep, actor: CurrentActor
+    audit_id: Id, body: ReworkCreate, session: SessionDep, actor: CurrentActor
 ) -> ReworkSummaryPublic:
     """Send a rejected lot's labels back as rework."""
     return ReworkSummaryPublic.model_validate(
@@ -376,9 +382,16 @@ def create_rework(
     )
 
 
-@router.get("/projects/{project_id}/rework/next", response_model=None)
+@router.get(
+    "/projects/{project_id}/rework/next",
+    response_model=None,
+    responses={
+        200: {"model": ReworkTaskPublic, "description": "The leased rework item."},
+        204: {"description": "No rework item is left for this labeller."},
+    },
+)
 def next_rework(
-    project_id: int, session: SessionDep, actor: CurrentActor, settings: SettingsDep
+    project_id: Id, session: SessionDep, actor: CurrentActor, settings: SettingsDep
 ) -> ReworkTaskPublic | Response:
     """Lease the next rework item to the calling labeller; 204 when none is left."""
     task = rework.next_rework_task(session, actor, project_id, lease_seconds=settings.lease_seconds)
@@ -396,7 +409,7 @@ def next_rework(
 
 @router.post("/rework/{rework_id}/label", status_code=status.HTTP_201_CREATED)
 def submit_rework(
-    rework_id: int, body: ReworkLabelCreate, session: SessionDep, actor: CurrentActor
+    rework_id: Id, body: ReworkLabelCreate, session: SessionDep, actor: CurrentActor
 ) -> ReworkResultPublic:
     """Answer a leased rework item."""
     return ReworkResultPublic.model_validate(
@@ -409,7 +422,7 @@ def submit_rework(
 
 @router.post("/audits/{audit_id}/labels/{label_id}/disputes", status_code=status.HTTP_201_CREATED)
 def open_dispute(
-    audit_id: int, label_id: int, body: DisputeCreate, session: SessionDep, actor: CurrentActor
+    audit_id: Id, label_id: Id, body: DisputeCreate, session: SessionDep, actor: CurrentActor
 ) -> DisputePublic:
     """A vendor manager disputes an 'incorrect' verdict."""
     return DisputePublic.model_validate(
@@ -421,8 +434,8 @@ def open_dispute(
 def list_disputes(
     session: SessionDep,
     actor: CurrentActor,
-    status_filter: Annotated[str | None, Query(alias="status")] = None,
-    audit_id: int | None = None,
+    status_filter: Annotated[Text | None, Query(alias="status")] = None,
+    audit_id: Id | None = None,
 ) -> list[DisputePublic]:
     """Disputes (vendor roles: their own)."""
     return [
@@ -432,14 +445,14 @@ def list_disputes(
 
 
 @router.get("/disputes/{dispute_id}")
-def get_dispute(dispute_id: int, session: SessionDep, actor: CurrentActor) -> DisputePublic:
+def get_dispute(dispute_id: Id, session: SessionDep, actor: CurrentActor) -> DisputePublic:
     """One dispute."""
     return DisputePublic.model_validate(disputes.get_dispute(session, actor, dispute_id))
 
 
 @router.post("/disputes/{dispute_id}/resolve")
 def resolve_dispute(
-    dispute_id: int, body: DisputeResolve, session: SessionDep, actor: CurrentActor
+    dispute_id: Id, body: DisputeResolve, session: SessionDep, actor: CurrentActor
 ) -> DisputePublic:
     """An auditor upholds or overturns a dispute."""
     return DisputePublic.model_validate(
@@ -449,7 +462,7 @@ def resolve_dispute(
 
 @router.get("/feedback")
 def list_feedback(
-    session: SessionDep, actor: CurrentActor, project_id: int | None = None
+    session: SessionDep, actor: CurrentActor, project_id: Id | None = None
 ) -> list[FeedbackPublic]:
     """Audited mistakes with the right answer and guideline (labellers: their own)."""
     return [

@@ -14,6 +14,7 @@ from labelops.api.schemas.directory import (
     VendorCreate,
     VendorPublic,
 )
+from labelops.api.schemas.fields import Id
 from labelops.services import directory
 
 router = APIRouter(prefix="/api", tags=["directory"])
@@ -44,14 +45,14 @@ def create_vendor(body: VendorCreate, session: SessionDep, actor: CurrentActor) 
 
 
 @router.get("/vendors/{vendor_id}")
-def read_vendor(vendor_id: int, session: SessionDep, actor: CurrentActor) -> VendorPublic:
+def read_vendor(vendor_id: Id, session: SessionDep, actor: CurrentActor) -> VendorPublic:
     """One vendor."""
     return VendorPublic.model_validate(directory.get_vendor(session, actor, vendor_id))
 
 
 @router.get("/users")
 def list_users(
-    session: SessionDep, actor: CurrentActor, vendor_id: int | None = None
+    session: SessionDep, actor: CurrentActor, vendor_id: Id | None = None
 ) -> list[UserPublic]:
     """Users the caller may see."""
     users = directory.list_users(session, actor, vendor_id=vendor_id)
@@ -81,18 +82,18 @@ def create_user(body: UserCreate, session: SessionDep, actor: CurrentActor) -> U
 
 
 @router.get("/users/{user_id}")
-def read_user(user_id: int, session: SessionDep, actor: CurrentActor) -> UserPublic:
+def read_user(user_id: Id, session: SessionDep, actor: CurrentActor) -> UserPublic:
     """One user."""
     return UserPublic.model_validate(directory.get_user(session, actor, user_id))
 
 
 @router.delete("/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_user(user_id: int, session: SessionDep, actor: CurrentActor) -> None:
+def delete_user(user_id: Id, session: SessionDep, actor: CurrentActor) -> None:
     """Delete a user and revoke their tokens (admin)."""
     directory.delete_user(session, actor, user_id)
 
 
 @router.post("/users/{user_id}/tokens", status_code=status.HTTP_201_CREATED)
-def create_token(user_id: int, session: SessionDep, actor: CurrentActor) -> TokenPublic:
+def create_token(user_id: Id, session: SessionDep, actor: CurrentActor) -> TokenPublic:
     """Issue another token for a user (admin)."""
     return TokenPublic(token=directory.create_token(session, actor, user_id))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from labelops.api.alone import lease_on_loop, submit_and_lease_on_loop, submit_on_loop
 from labelops.api.deps import CurrentActor, SessionDep, bearer_token, run_as_actor
 from labelops.api.schemas.audit import GoldFeedbackPublic, GuidelinePublic
+from labelops.api.schemas.fields import Id
 from labelops.api.schemas.projects import (
     AssignmentPublic,
     LabelPublic,
@@ -34,7 +35,7 @@ _NEXT_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/projects/{project_id}/next", response_model=NextTaskPublic, responses=_NEXT_RESPONSES
 )
-async def next_task(project_id: int, request: Request, prefetch: bool = False) -> Response:
+async def next_task(project_id: Id, request: Request, prefetch: bool = False) -> Response:
     """Lease the next task to the calling labeller; 204 when nothing is left.
 
     ``prefetch=true`` leases one more task besides the one being worked on (for pages
@@ -94,7 +95,7 @@ async def serve_next(
     responses={200: {"model": LabelPublic, "description": "The same submit again."}},
 )
 async def submit_label(
-    assignment_id: int,
+    assignment_id: Id,
     body: LabelSubmit,
     request: Request,
     and_next: Annotated[
@@ -198,7 +199,7 @@ def _json(model: BaseModel, status_code: int = status.HTTP_200_OK) -> Response:
 
 @router.post("/assignments/{assignment_id}/skip")
 def skip(
-    assignment_id: int, body: SkipRequest, session: SessionDep, actor: CurrentActor
+    assignment_id: Id, body: SkipRequest, session: SessionDep, actor: CurrentActor
 ) -> AssignmentPublic:
     """Skip a leased task with a reason."""
     return AssignmentPublic.model_validate(

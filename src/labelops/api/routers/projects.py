@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
@@ -11,6 +10,7 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from labelops.api.deps import CurrentActor, SessionDep, SettingsDep
+from labelops.api.schemas.fields import Id, Text, ZonedDateTime
 from labelops.api.schemas.projects import (
     AuditEventPublic,
     FinalizePublic,
@@ -51,14 +51,14 @@ def create_project(body: ProjectCreate, session: SessionDep, actor: CurrentActor
 
 
 @router.get("/projects/{project_id}")
-def read_project(project_id: int, session: SessionDep, actor: CurrentActor) -> ProjectPublic:
+def read_project(project_id: Id, session: SessionDep, actor: CurrentActor) -> ProjectPublic:
     """One project."""
     return ProjectPublic.model_validate(projects.get_project(session, actor, project_id))
 
 
 @router.patch("/projects/{project_id}")
 def update_project(
-    project_id: int, body: ProjectUpdate, session: SessionDep, actor: CurrentActor
+    project_id: Id, body: ProjectUpdate, session: SessionDep, actor: CurrentActor
 ) -> ProjectPublic:
     """Change a project's settings (admin)."""
     project = projects.update_project(
@@ -74,7 +74,7 @@ def update_project(
 
 
 @router.get("/projects/{project_id}/progress")
-def read_progress(project_id: int, session: SessionDep, actor: CurrentActor) -> ProgressPublic:
+def read_progress(project_id: Id, session: SessionDep, actor: CurrentActor) -> ProgressPublic:
     """Counts of tasks, labels and final labels."""
     progress = projects.get_project_progress(session, actor, project_id)
     return ProgressPublic(**progress.__dict__)
@@ -82,7 +82,7 @@ def read_progress(project_id: int, session: SessionDep, actor: CurrentActor) -> 
 
 @router.post("/projects/{project_id}/items", status_code=status.HTTP_201_CREATED)
 def import_items(
-    project_id: int,
+    project_id: Id,
     body: ItemBatch,
     session: SessionDep,
     actor: CurrentActor,
@@ -114,7 +114,7 @@ def import_items(
 
 @router.post("/projects/{project_id}/finalize")
 def finalize(
-    project_id: int, body: FinalizeRequest, session: SessionDep, actor: CurrentActor
+    project_id: Id, body: FinalizeRequest, session: SessionDep, actor: CurrentActor
 ) -> FinalizePublic:
     """Recompute final labels and freeze them as a snapshot."""
     summary = finals.finalize_project(session, actor, project_id, method=body.method)
@@ -123,11 +123,11 @@ def finalize(
 
 @router.get("/projects/{project_id}/export")
 def export_snapshot(
-    project_id: int,
+    project_id: Id,
     session: SessionDep,
     actor: CurrentActor,
     format: Literal["jsonl", "csv", "parquet", "label-studio"] = "jsonl",
-    snapshot_id: int | None = None,
+    snapshot_id: Id | None = None,
     raw: bool = False,
     mask_pii: bool = False,
 ) -> FileResponse:
@@ -165,15 +165,15 @@ def list_audit_events(
     session: SessionDep,
     actor: CurrentActor,
     response: Response,
-    actor_name: Annotated[str | None, Query(alias="actor", max_length=200)] = None,
-    action: Annotated[str | None, Query(max_length=64)] = None,
-    entity_type: Annotated[str | None, Query(max_length=64)] = None,
-    entity_id: Annotated[str | None, Query(max_length=64)] = None,
-    project_id: int | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    actor_name: Annotated[Text | None, Query(alias="actor", max_length=200)] = None,
+    action: Annotated[Text | None, Query(max_length=64)] = None,
+    entity_type: Annotated[Text | None, Query(max_length=64)] = None,
+    entity_id: Annotated[Text | None, Query(max_length=64)] = None,
+    project_id: Id | None = None,
+    since: ZonedDateTime | None = None,
+    until: ZonedDateTime | None = None,
     limit: Annotated[int, Query(ge=0, le=audit_trail.MAX_EVENTS)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> list[AuditEventPublic]:
     """The audit trail, newest first (admins and auditors).
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
 
 from fastapi import APIRouter
 
 from labelops.api.deps import CurrentActor, SessionDep
+from labelops.api.schemas.fields import Id, Text, ZonedDateTime
 from labelops.api.schemas.quality import (
     AgreementPublic,
     ClassAgreementPublic,
@@ -24,12 +24,12 @@ def _finite(value: float | None) -> float | None:
 
 @router.get("/agreement")
 def read_agreement(
-    project_id: int,
+    project_id: Id,
     session: SessionDep,
     actor: CurrentActor,
-    metric: str = "krippendorff-alpha",
-    vendor_id: int | None = None,
-    since: datetime | None = None,
+    metric: Text = "krippendorff-alpha",
+    vendor_id: Id | None = None,
+    since: ZonedDateTime | None = None,
 ) -> AgreementPublic:
     """Agreement among the project's labellers, with a bootstrap 95 % interval."""
     result = project_quality.compute_project_agreement(
@@ -56,11 +56,11 @@ def read_agreement(
 
 @router.get("/labellers")
 def read_labellers(
-    project_id: int,
+    project_id: Id,
     session: SessionDep,
     actor: CurrentActor,
-    method: str = "dawid-skene",
-    vendor_id: int | None = None,
+    method: Text = "dawid-skene",
+    vendor_id: Id | None = None,
 ) -> list[LabellerAccuracyPublic]:
     """Each labeller's accuracy with a Wilson interval, from gold or from the model."""
     results = project_quality.estimate_project_labellers(

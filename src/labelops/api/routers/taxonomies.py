@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response, status
 
 from labelops.api.deps import CurrentActor, SessionDep
+from labelops.api.schemas.fields import Id, JsonObject
 from labelops.api.schemas.projects import TaxonomyLabelPublic, TaxonomyPublic
 from labelops.services import taxonomies
 from labelops.store.models import Taxonomy
@@ -41,7 +40,7 @@ def list_taxonomies(session: SessionDep, actor: CurrentActor) -> list[TaxonomyPu
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_taxonomy(
-    body: dict[str, Any], session: SessionDep, actor: CurrentActor, response: Response
+    body: JsonObject, session: SessionDep, actor: CurrentActor, response: Response
 ) -> TaxonomyPublic:
     """Add a taxonomy version (the taxonomy file's JSON); identical re-adds return 200."""
     spec = taxonomies.parse_taxonomy(body)
@@ -52,6 +51,6 @@ def create_taxonomy(
 
 
 @router.get("/{taxonomy_id}")
-def read_taxonomy(taxonomy_id: int, session: SessionDep, actor: CurrentActor) -> TaxonomyPublic:
+def read_taxonomy(taxonomy_id: Id, session: SessionDep, actor: CurrentActor) -> TaxonomyPublic:
     """One taxonomy version with its labels."""
     return _public(session, taxonomies.get_taxonomy(session, actor, taxonomy_id))

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from labelops.api.schemas.fields import Count, IdField, Int32, Number, Seed, Text, ZonedDateTime
+
 __all__ = [
     "AuditCreate",
     "AuditItemPublic",
@@ -47,10 +49,10 @@ class _FromAttributes(BaseModel):
 class GoldCreate(BaseModel):
     """Mark an item of the project as gold."""
 
-    external_id: str = Field(min_length=1, max_length=500)
-    labels: list[str] = Field(min_length=1)
-    explanation_en: str = Field(min_length=1, max_length=5000)
-    explanation_zh: str = Field(min_length=1, max_length=5000)
+    external_id: Text = Field(min_length=1, max_length=500)
+    labels: list[Text] = Field(min_length=1, max_length=100)
+    explanation_en: Text = Field(min_length=1, max_length=5000)
+    explanation_zh: Text = Field(min_length=1, max_length=5000)
 
 
 class GoldPublic(BaseModel):
@@ -110,11 +112,11 @@ class GoldFeedbackPublic(BaseModel):
 class LotCreate(BaseModel):
     """A new lot of a vendor's labels in the project."""
 
-    vendor_id: int
-    since: datetime | None = None
-    until: datetime | None = None
-    import_batch_id: int | None = None
-    rework_of_lot_id: int | None = None
+    vendor_id: IdField
+    since: ZonedDateTime | None = None
+    until: ZonedDateTime | None = None
+    import_batch_id: IdField | None = None
+    rework_of_lot_id: IdField | None = None
 
 
 class LotPublic(_FromAttributes):
@@ -139,16 +141,16 @@ class AuditCreate(BaseModel):
     """Start the audit of a lot: the sampling plan and its parameters."""
 
     plan: Literal["aql", "margin", "stratified"] = "aql"
-    aql: str = "1.0"
-    level: str = "II"
-    inspection: str | None = None
-    margin: float = 0.05
-    confidence: float = 0.95
-    allocation: str = "neyman"
-    min_per_stratum: int = 1
-    targeted: int = 0
-    target_accuracy: float = 0.95
-    seed: int | None = None
+    aql: Text = Field(default="1.0", max_length=20)
+    level: Text = Field(default="II", max_length=20)
+    inspection: Text | None = Field(default=None, max_length=20)
+    margin: Number = 0.05
+    confidence: Number = 0.95
+    allocation: Text = Field(default="neyman", max_length=20)
+    min_per_stratum: Count = 1
+    targeted: Count = 0
+    target_accuracy: Number = 0.95
+    seed: Seed | None = None
 
 
 class AuditPublic(_FromAttributes):
@@ -202,17 +204,17 @@ class AuditItemPublic(BaseModel):
 class BlindAnswerCreate(BaseModel):
     """The auditor's own answer, given before the vendor's label is shown."""
 
-    labels: list[str] = Field(min_length=1)
+    labels: list[Text] = Field(min_length=1, max_length=100)
 
 
 class VerdictCreate(BaseModel):
     """The verdict on a sampled label."""
 
     verdict: Literal["correct", "incorrect"]
-    error_type: str | None = None
+    error_type: Text | None = Field(default=None, max_length=100)
     severity: Literal["critical", "major", "minor"] | None = None
-    corrected_labels: list[str] | None = None
-    comment: str | None = Field(default=None, max_length=5000)
+    corrected_labels: list[Text] | None = Field(default=None, max_length=100)
+    comment: Text | None = Field(default=None, max_length=5000)
 
 
 class LotAccuracyPublic(_FromAttributes):
@@ -265,9 +267,9 @@ class AuditReportPublic(BaseModel):
 class ErrorTypeCreate(BaseModel):
     """One error type of a new list version."""
 
-    key: str = Field(min_length=1, max_length=64)
-    name_en: str = Field(min_length=1, max_length=200)
-    name_zh: str = Field(min_length=1, max_length=200)
+    key: Text = Field(min_length=1, max_length=64)
+    name_en: Text = Field(min_length=1, max_length=200)
+    name_zh: Text = Field(min_length=1, max_length=200)
 
 
 class ErrorTypePublic(_FromAttributes):
@@ -293,8 +295,8 @@ class SwitchingPublic(BaseModel):
 class ReworkCreate(BaseModel):
     """Send a rejected lot back for rework."""
 
-    target_vendor_id: int | None = None
-    priority: int = 10
+    target_vendor_id: IdField | None = None
+    priority: Int32 = 10
 
 
 class ReworkSummaryPublic(_FromAttributes):
@@ -321,8 +323,8 @@ class ReworkTaskPublic(BaseModel):
 class ReworkLabelCreate(BaseModel):
     """The labeller's new answer for a rework item."""
 
-    labels: list[str] = Field(min_length=1)
-    active_ms: int | None = None
+    labels: list[Text] = Field(min_length=1, max_length=100)
+    active_ms: Count | None = None
 
 
 class ReworkResultPublic(_FromAttributes):
@@ -347,14 +349,14 @@ class ReworkProgressPublic(_FromAttributes):
 class DisputeCreate(BaseModel):
     """A vendor manager's reason for disputing a verdict."""
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class DisputeResolve(BaseModel):
     """The auditor's decision on a dispute."""
 
     outcome: Literal["uphold", "overturn"]
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: Text | None = Field(default=None, max_length=2000)
 
 
 class DisputePublic(_FromAttributes):

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from labelops.api.schemas.fields import IdField, Text
 from labelops.types import Role
 
 __all__ = [
@@ -22,7 +23,7 @@ __all__ = [
 class VendorCreate(BaseModel):
     """A new vendor."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
 
 
 class VendorPublic(BaseModel):
@@ -38,12 +39,12 @@ class VendorPublic(BaseModel):
 class UserCreate(BaseModel):
     """A new user."""
 
-    username: str = Field(min_length=1, max_length=200)
+    username: Text = Field(min_length=1, max_length=200)
     role: Role
-    vendor_id: int | None = None
-    password: str | None = Field(default=None, min_length=8, max_length=500)
-    display_name: str | None = Field(default=None, max_length=200)
-    language: str | None = None
+    vendor_id: IdField | None = None
+    password: Text | None = Field(default=None, min_length=8, max_length=500)
+    display_name: Text | None = Field(default=None, max_length=200)
+    language: Text | None = Field(default=None, max_length=32)
 
 
 class UserPublic(BaseModel):

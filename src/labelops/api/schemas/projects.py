@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from labelops.api.schemas.audit import GoldFeedbackPublic
+from labelops.api.schemas.fields import Count, Flag, IdField, Int32, Number, Text
 
 __all__ = [
     "AssignmentPublic",
@@ -51,21 +52,21 @@ class TaxonomyPublic(BaseModel):
 class ProjectCreate(BaseModel):
     """A new project."""
 
-    name: str = Field(min_length=1, max_length=200)
-    taxonomy: str = Field(description="KEY@VERSION")
-    overlap: int
-    gold_rate: float = 0.0
-    vendor_ids: list[int] = Field(default_factory=list)
-    sla_hours: float | None = None
+    name: Text = Field(min_length=1, max_length=200)
+    taxonomy: Text = Field(max_length=300, description="KEY@VERSION")
+    overlap: Int32
+    gold_rate: Number = 0.0
+    vendor_ids: list[IdField] = Field(default_factory=list, max_length=1000)
+    sla_hours: Number | None = None
 
 
 class ProjectUpdate(BaseModel):
     """Changes to a project's settings."""
 
-    overlap: int | None = None
-    gold_rate: float | None = None
-    sla_hours: float | None = None
-    vendor_ids: list[int] | None = None
+    overlap: Int32 | None = None
+    gold_rate: Number | None = None
+    sla_hours: Number | None = None
+    vendor_ids: list[IdField] | None = Field(default=None, max_length=1000)
 
 
 class ProjectPublic(BaseModel):
@@ -97,7 +98,7 @@ class ItemBatch(BaseModel):
     """A batch of items to import (same schema and validation as files)."""
 
     items: list[dict[str, Any]] = Field(max_length=10_000)
-    skip_invalid: bool = False
+    skip_invalid: Flag = False
 
 
 class ImportReportPublic(BaseModel):
@@ -126,9 +127,9 @@ class NextTaskPublic(BaseModel):
 class LabelSubmit(BaseModel):
     """A labeller's answer: ``label`` (single) or ``labels`` (multi)."""
 
-    label: str | None = Field(default=None, max_length=100)
-    labels: list[str] | None = Field(default=None, max_length=100)
-    active_ms: int | None = None
+    label: Text | None = Field(default=None, max_length=100)
+    labels: list[Text] | None = Field(default=None, max_length=100)
+    active_ms: Count | None = None
 
 
 class LabelPublic(BaseModel):
@@ -160,7 +161,7 @@ class LabelPublic(BaseModel):
 class SkipRequest(BaseModel):
     """Skip a task with a reason."""
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class AssignmentPublic(BaseModel):
@@ -179,7 +180,7 @@ class AssignmentPublic(BaseModel):
 class FinalizeRequest(BaseModel):
     """Which method computes the final labels."""
 
-    method: str = "majority"
+    method: Text = Field(default="majority", max_length=100)
 
 
 class FinalizePublic(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 import uuid
@@ -12,6 +13,7 @@ from fastapi import Form, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from labelops.api.deps import SessionDep
+from labelops.api.schemas.fields import MAX_ID, Id, Text
 from labelops.errors import InvalidInput
 from labelops.services import directory, imports, projects, taxonomies, workspace
 from labelops.services.item_files import parse_column_map
@@ -85,7 +87,7 @@ def vendors_page(request: Request, session: SessionDep, actor: PageActor) -> HTM
 
 @router.post("/admin/vendors")
 def vendors_add(
-    session: SessionDep, actor: PageActor, name: Annotated[str, Form(max_length=200)]
+    session: SessionDep, actor: PageActor, name: Annotated[Text, Form(max_length=200)]
 ) -> Response:
     """Add a vendor."""
     directory.create_vendor(session, actor, name)
@@ -133,14 +135,14 @@ def users_add(
     request: Request,
     session: SessionDep,
     actor: PageActor,
-    username: Annotated[str, Form(max_length=200)],
-    role: Annotated[str, Form(max_length=32)],
-    vendor_id: Annotated[str, Form(max_length=20)] = "",
-    password: Annotated[str, Form(max_length=1000)] = "",
-    display_name: Annotated[str, Form(max_length=200)] = "",
+    username: Annotated[Text, Form(max_length=200)],
+    role: Annotated[Text, Form(max_length=32)],
+    vendor_id: Annotated[Text, Form(max_length=20)] = "",
+    password: Annotated[Text, Form(max_length=1000)] = "",
+    display_name: Annotated[Text, Form(max_length=200)] = "",
 ) -> HTMLResponse:
     """Create a user; the first API token is shown once on the page that follows."""
-    vendor = int(vendor_id) if vendor_id.strip().isdigit() else None
+    vendor = _form_id(vendor_id)
     created = directory.create_user(
         session,
         actor,
@@ -156,7 +158,7 @@ def users_add(
 
 
 @router.post("/admin/users/{user_id}/delete")
-def users_delete(session: SessionDep, actor: PageActor, user_id: int) -> Response:
+def users_delete(session: SessionDep, actor: PageActor, user_id: Id) -> Response:
     """Delete a user (their labels stay, their tokens are revoked)."""
     directory.delete_user(session, actor, user_id)
     return RedirectResponse("/admin/users?ok=web.ok.user_deleted", status_code=303)
@@ -164,7 +166,7 @@ def users_delete(session: SessionDep, actor: PageActor, user_id: int) -> Respons
 
 @router.post("/admin/users/{user_id}/token")
 def users_token(
-    request: Request, session: SessionDep, actor: PageActor, user_id: int
+    request: Request, session: SessionDep, actor: PageActor, user_id: Id
 ) -> HTMLResponse:
     """Issue another API token, shown once."""
     token = directory.create_token(session, actor, user_id, name="web")
@@ -204,7 +206,7 @@ def taxonomies_upload(session: SessionDep, actor: PageActor, file: UploadFile) -
 
 @router.get("/admin/taxonomies/{taxonomy_id}")
 def taxonomy_page(
-    request: Request, session: SessionDep, actor: PageActor, taxonomy_id: int
+    request: Request, session: SessionDep, actor: PageActor, taxonomy_id: Id
 ) -> HTMLResponse:
     """One taxonomy version: its labels in both languages."""
     taxonomy = taxonomies.get_taxonomy(session, actor, taxonomy_id)
@@ -224,17 +226,28 @@ def taxonomy_page(
 # ----------------------------------------------------------------------------- projects
 
 
+def _form_id(value: str) -> int | None:
+    """An id typed in a form (ASCII digits, 1 .. ``MAX_ID``), or None."""
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_ID:
+        return None
+    return int(value)
+
+
 def _vendor_ids(values: list[str]) -> list[int]:
-    return [int(value) for value in values if value.strip().isdigit()]
+    return [vendor for vendor in map(_form_id, values) if vendor is not None]
 
 
 def _optional_float(value: str, field: str) -> float | None:
     if not value.strip():
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError as exc:
         raise InvalidInput("web.error.number", field=field, value=value) from exc
+    if not math.isfinite(number):  # "nan", "inf": no quantity
+        raise InvalidInput("web.error.number", field=field, value=value)
+    return number
 
 
 @router.get("/admin/projects")
@@ -263,12 +276,12 @@ def projects_page(request: Request, session: SessionDep, actor: PageActor) -> HT
 def projects_add(
     session: SessionDep,
     actor: PageActor,
-    name: Annotated[str, Form(max_length=200)],
-    taxonomy_id: Annotated[int, Form()],
+    name: Annotated[Text, Form(max_length=200)],
+    taxonomy_id: Annotated[Id, Form()],
     overlap: Annotated[int, Form()],
-    gold_rate: Annotated[str, Form(max_length=20)] = "0",
-    sla_hours: Annotated[str, Form(max_length=20)] = "",
-    vendor_ids: Annotated[list[str] | None, Form()] = None,
+    gold_rate: Annotated[Text, Form(max_length=20)] = "0",
+    sla_hours: Annotated[Text, Form(max_length=20)] = "",
+    vendor_ids: Annotated[list[Text] | None, Form()] = None,
 ) -> Response:
     """Create a project."""
     project = projects.create_project(
@@ -286,7 +299,7 @@ def projects_add(
 
 @router.get("/admin/projects/{project_id}")
 def project_page(
-    request: Request, session: SessionDep, actor: PageActor, project_id: int
+    request: Request, session: SessionDep, actor: PageActor, project_id: Id
 ) -> HTMLResponse:
     """One project: settings form, progress and its imports."""
     project = projects.get_project(session, actor, project_id)
@@ -313,11 +326,11 @@ def project_page(
 def project_update(
     session: SessionDep,
     actor: PageActor,
-    project_id: int,
+    project_id: Id,
     overlap: Annotated[int, Form()],
-    gold_rate: Annotated[str, Form(max_length=20)] = "0",
-    sla_hours: Annotated[str, Form(max_length=20)] = "",
-    vendor_ids: Annotated[list[str] | None, Form()] = None,
+    gold_rate: Annotated[Text, Form(max_length=20)] = "0",
+    sla_hours: Annotated[Text, Form(max_length=20)] = "",
+    vendor_ids: Annotated[list[Text] | None, Form()] = None,
 ) -> Response:
     """Save a project's settings."""
     projects.update_project(
@@ -377,12 +390,12 @@ def imports_upload(
     request: Request,
     session: SessionDep,
     actor: PageActor,
-    project_id: Annotated[int, Form()],
+    project_id: Annotated[Id, Form()],
     file: UploadFile,
-    skip_invalid: Annotated[str, Form(max_length=5)] = "",
-    columns: Annotated[str, Form(max_length=2000)] = "",
-    no_header: Annotated[str, Form(max_length=5)] = "",
-    hash_ids: Annotated[str, Form(max_length=5)] = "",
+    skip_invalid: Annotated[Text, Form(max_length=5)] = "",
+    columns: Annotated[Text, Form(max_length=2000)] = "",
+    no_header: Annotated[Text, Form(max_length=5)] = "",
+    hash_ids: Annotated[Text, Form(max_length=5)] = "",
 ) -> Response:
     """Import an uploaded item file (all or nothing unless invalid rows may be skipped);
     ``columns`` maps fields to the file's columns, as ``external_id=id text=TEXT``;
@@ -422,7 +435,7 @@ def imports_upload(
 
 @router.get("/admin/imports/{import_id}")
 def import_page(
-    request: Request, session: SessionDep, actor: PageActor, import_id: int
+    request: Request, session: SessionDep, actor: PageActor, import_id: Id
 ) -> HTMLResponse:
     """One import's report: counts, duplicates and rejected rows."""
     batch = workspace.get_import_batch(session, actor, import_id)

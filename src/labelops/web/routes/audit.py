@@ -16,6 +16,7 @@ from fastapi import Form, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from labelops.api.deps import SessionDep
+from labelops.api.schemas.fields import Id, Text
 from labelops.errors import InvalidInput
 from labelops.i18n import translate
 from labelops.services import (
@@ -82,8 +83,8 @@ def audit_index(request: Request, session: SessionDep, actor: PageActor) -> HTML
 def lot_create(
     session: SessionDep,
     actor: PageActor,
-    project_id: Annotated[int, Form()],
-    vendor_id: Annotated[int, Form()],
+    project_id: Annotated[Id, Form()],
+    vendor_id: Annotated[Id, Form()],
 ) -> Response:
     """Put a vendor's labels of a project that are in no lot yet into a new lot."""
     lot = lots.create_lot(session, actor, project_id, vendor_id)
@@ -91,7 +92,7 @@ def lot_create(
 
 
 @router.get("/audit/lots/{lot_id}")
-def lot_page(request: Request, session: SessionDep, actor: PageActor, lot_id: int) -> HTMLResponse:
+def lot_page(request: Request, session: SessionDep, actor: PageActor, lot_id: Id) -> HTMLResponse:
     """One lot: its window, size and status, and its audit or a form to start one."""
     lot = lots.get_lot(session, actor, lot_id)
     project = projects.get_project(session, actor, lot.project_id)
@@ -112,10 +113,10 @@ def lot_page(request: Request, session: SessionDep, actor: PageActor, lot_id: in
 def audit_start(
     session: SessionDep,
     actor: PageActor,
-    lot_id: int,
-    plan: Annotated[str, Form(max_length=20)] = "aql",
-    aql: Annotated[str, Form(max_length=10)] = "1.0",
-    level: Annotated[str, Form(max_length=5)] = "II",
+    lot_id: Id,
+    plan: Annotated[Text, Form(max_length=20)] = "aql",
+    aql: Annotated[Text, Form(max_length=10)] = "1.0",
+    level: Annotated[Text, Form(max_length=5)] = "II",
     targeted: Annotated[int, Form(ge=0, le=10_000)] = 0,
 ) -> Response:
     """Freeze the lot and draw its sample."""
@@ -127,7 +128,7 @@ def audit_start(
 
 @router.get("/audit/audits/{audit_id}")
 def audit_page(
-    request: Request, session: SessionDep, actor: PageActor, audit_id: int
+    request: Request, session: SessionDep, actor: PageActor, audit_id: Id
 ) -> HTMLResponse:
     """An audit: plan, progress, decision and estimate, its sample and its disputes."""
     report = audits.get_audit_report(session, actor, audit_id)
@@ -161,7 +162,7 @@ def audit_page(
 
 
 @router.get("/audit/audits/{audit_id}/review")
-def review_page(request: Request, session: SessionDep, actor: PageActor, audit_id: int) -> Response:
+def review_page(request: Request, session: SessionDep, actor: PageActor, audit_id: Id) -> Response:
     """The next sampled label: blind answer first, then the verdict."""
     item = audits.next_audit_item(session, actor, audit_id)
     if item is None:
@@ -224,9 +225,9 @@ def _review(
 def review_answer(
     session: SessionDep,
     actor: PageActor,
-    audit_id: int,
-    label_id: int,
-    value: Annotated[list[str], Form()],
+    audit_id: Id,
+    label_id: Id,
+    value: Annotated[list[Text], Form()],
 ) -> Response:
     """Store the auditor's blind answer (the vendor's label is revealed next)."""
     audits.submit_blind_answer(session, actor, audit_id, label_id, value)
@@ -238,13 +239,13 @@ def review_verdict(
     request: Request,
     session: SessionDep,
     actor: PageActor,
-    audit_id: int,
-    label_id: int,
-    verdict: Annotated[str, Form(max_length=20)] = "",
-    error_type: Annotated[str, Form(max_length=100)] = "",
-    severity: Annotated[str, Form(max_length=20)] = "",
-    corrected: Annotated[list[str] | None, Form()] = None,
-    comment: Annotated[str, Form(max_length=10_000)] = "",
+    audit_id: Id,
+    label_id: Id,
+    verdict: Annotated[Text, Form(max_length=20)] = "",
+    error_type: Annotated[Text, Form(max_length=100)] = "",
+    severity: Annotated[Text, Form(max_length=20)] = "",
+    corrected: Annotated[list[Text] | None, Form()] = None,
+    comment: Annotated[Text, Form(max_length=10_000)] = "",
 ) -> Response:
     """Record the verdict; the last one decides the lot. A refused verdict shows the
     form again (422) with the reason next to its field and what was entered."""
@@ -277,7 +278,7 @@ def review_verdict(
 
 
 @router.post("/audit/audits/{audit_id}/rework")
-def audit_rework(session: SessionDep, actor: PageActor, audit_id: int) -> Response:
+def audit_rework(session: SessionDep, actor: PageActor, audit_id: Id) -> Response:
     """Send a rejected lot back to its vendor for rework."""
     rework.create_rework(session, actor, audit_id)
     return RedirectResponse(f"/audit/audits/{audit_id}?ok=web.ok.rework", status_code=303)
@@ -298,9 +299,9 @@ def disputes_page(request: Request, session: SessionDep, actor: PageActor) -> HT
 def dispute_resolve(
     session: SessionDep,
     actor: PageActor,
-    dispute_id: int,
-    outcome: Annotated[str, Form(max_length=20)],
-    comment: Annotated[str, Form(max_length=4000)] = "",
+    dispute_id: Id,
+    outcome: Annotated[Text, Form(max_length=20)],
+    comment: Annotated[Text, Form(max_length=4000)] = "",
 ) -> Response:
     """Uphold or overturn a dispute."""
     disputes.resolve_dispute(session, actor, dispute_id, outcome, comment=comment.strip() or None)
@@ -311,9 +312,9 @@ def dispute_resolve(
 def dispute_open(
     session: SessionDep,
     actor: PageActor,
-    audit_id: int,
-    label_id: int,
-    reason: Annotated[str, Form(min_length=1, max_length=2000)],
+    audit_id: Id,
+    label_id: Id,
+    reason: Annotated[Text, Form(min_length=1, max_length=2000)],
 ) -> Response:
     """A vendor manager disputes a verdict on their vendor's label."""
     disputes.open_dispute(session, actor, audit_id, label_id, reason)
@@ -322,7 +323,7 @@ def dispute_open(
 
 @router.get("/audit/gold/{project_id}")
 def gold_page(
-    request: Request, session: SessionDep, actor: PageActor, project_id: int
+    request: Request, session: SessionDep, actor: PageActor, project_id: Id
 ) -> HTMLResponse:
     """A project's gold answers and every labeller's gold accuracy."""
     project = projects.get_project(session, actor, project_id)
@@ -349,11 +350,11 @@ def gold_page(
 def gold_mark(
     session: SessionDep,
     actor: PageActor,
-    project_id: int,
-    external_id: Annotated[str, Form(max_length=500)],
-    value: Annotated[list[str], Form()],
-    explanation_en: Annotated[str, Form(max_length=4000)],
-    explanation_zh: Annotated[str, Form(max_length=4000)],
+    project_id: Id,
+    external_id: Annotated[Text, Form(max_length=500)],
+    value: Annotated[list[Text], Form()],
+    explanation_en: Annotated[Text, Form(max_length=4000)],
+    explanation_zh: Annotated[Text, Form(max_length=4000)],
 ) -> Response:
     """Mark an item of the project as gold, with its answer and both explanations."""
     gold.mark_gold(
@@ -370,7 +371,7 @@ def gold_mark(
 
 @router.post("/audit/gold/{project_id}/upload")
 def gold_upload(
-    session: SessionDep, actor: PageActor, project_id: int, file: UploadFile
+    session: SessionDep, actor: PageActor, project_id: Id, file: UploadFile
 ) -> Response:
     """Import a gold file (CSV or JSONL): every row lands, or none does."""
     name = Path(file.filename or "gold").name

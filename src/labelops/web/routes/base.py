@@ -11,6 +11,7 @@ from fastapi import Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from labelops.api.deps import SessionDep
+from labelops.api.schemas.fields import Text
 from labelops.errors import AuthenticationFailed
 from labelops.i18n import normalise_language
 from labelops.services import auth, directory
@@ -46,9 +47,9 @@ def login_page(next: str | None = None) -> Response:
 def login(
     request: Request,
     session: SessionDep,
-    username: Annotated[str, Form(max_length=200)],
-    password: Annotated[str, Form(max_length=1000)],
-    next: Annotated[str, Form(max_length=2000)] = "",
+    username: Annotated[Text, Form(max_length=200)],
+    password: Annotated[Text, Form(max_length=1000)],
+    next: Annotated[Text, Form(max_length=2000)] = "",
 ) -> Response:
     """Check the password and start a session (a new CSRF token is issued at login)."""
     try:
@@ -91,8 +92,8 @@ def switch_language(
     request: Request,
     session: SessionDep,
     actor: MaybeActor,
-    lang: Annotated[str, Form(max_length=16)],
-    next: Annotated[str, Form(max_length=2000)] = "/",
+    lang: Annotated[Text, Form(max_length=16)],
+    next: Annotated[Text, Form(max_length=2000)] = "/",
 ) -> Response:
     """Switch zh-Hant / English: remembered for the user, and in a cookie for visitors."""
     chosen = normalise_language(lang)

@@ -15,12 +15,13 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, BinaryIO
 
 import anyio
-from fastapi import Form, Request, Response
+from fastapi import Form, Path, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from starlette.types import Receive, Scope, Send
 
 from labelops.api.deps import SessionDep
 from labelops.api.errors import error_envelope
+from labelops.api.schemas.fields import Id, Text
 from labelops.config import Settings
 from labelops.errors import NotFound
 from labelops.services import feedback, projects, rework, workspace
@@ -87,7 +88,7 @@ def choose_project(request: Request, session: SessionDep, actor: PageActor) -> R
 
 @router.get("/work/{project_id}")
 def queue_page(
-    request: Request, session: SessionDep, actor: PageActor, project_id: int
+    request: Request, session: SessionDep, actor: PageActor, project_id: Id
 ) -> HTMLResponse:
     """The labelling page of one project."""
     project = projects.get_project(session, actor, project_id)
@@ -121,7 +122,7 @@ def queue_page(
 
 
 @router.get("/w/cards/{assignment_id}")
-def card(request: Request, session: SessionDep, actor: PageActor, assignment_id: int) -> Response:
+def card(request: Request, session: SessionDep, actor: PageActor, assignment_id: Id) -> Response:
     """One assignment's item as an HTML fragment (escaped by Jinja) for the queue page."""
     settings: Settings = request.app.state.settings
     item_card = workspace.get_assignment_card(
@@ -134,7 +135,11 @@ def card(request: Request, session: SessionDep, actor: PageActor, assignment_id:
 
 @router.get("/w/media/{assignment_id}/{index}")
 def media(
-    request: Request, session: SessionDep, actor: PageActor, assignment_id: int, index: int
+    request: Request,
+    session: SessionDep,
+    actor: PageActor,
+    assignment_id: Id,
+    index: Annotated[int, Path(ge=0, le=10_000)],
 ) -> Response:
     """A media file of one of the labeller's items (sandboxed: it can run nothing).
 
@@ -169,7 +174,7 @@ def media(
 
 @router.get("/work/{project_id}/rework")
 def rework_page(
-    request: Request, session: SessionDep, actor: PageActor, project_id: int
+    request: Request, session: SessionDep, actor: PageActor, project_id: Id
 ) -> HTMLResponse:
     """The next rework item of a rejected lot (keyboard: label keys, Enter)."""
     settings: Settings = request.app.state.settings
@@ -196,9 +201,9 @@ def rework_page(
 def rework_submit(
     session: SessionDep,
     actor: PageActor,
-    project_id: int,
-    rework_id: int,
-    value: Annotated[list[str], Form()],
+    project_id: Id,
+    rework_id: Id,
+    value: Annotated[list[Text], Form()],
 ) -> Response:
     """Answer a rework item, then go to the next one."""
     rework.submit_rework(session, actor, rework_id, value)

@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from labelops.api.deps import SessionDep
+from labelops.api.schemas.fields import Id
 from labelops.i18n import translate
 from labelops.services import audits, lots, projects, taxonomies, workspace
 from labelops.web.charts import bar_chart, interval_chart
@@ -44,7 +45,7 @@ def quality_index(request: Request, session: SessionDep, actor: PageActor) -> HT
 
 @router.get("/quality/{project_id}")
 def quality_page(
-    request: Request, session: SessionDep, actor: PageActor, project_id: int
+    request: Request, session: SessionDep, actor: PageActor, project_id: Id
 ) -> HTMLResponse:
     """One project's progress chart and agreement statistics with intervals."""
     project = projects.get_project(session, actor, project_id)

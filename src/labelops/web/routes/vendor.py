@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from labelops.api.deps import SessionDep
+from labelops.api.schemas.fields import Id
 from labelops.errors import NotFound
 from labelops.services import audits, directory, disputes, feedback, projects, workspace
 from labelops.services.taxonomies import list_taxonomy_labels
@@ -34,7 +35,7 @@ def my_vendor(session: SessionDep, actor: PageActor) -> Response:
 
 @router.get("/vendor/{vendor_id}")
 def vendor_page(
-    request: Request, session: SessionDep, actor: PageActor, vendor_id: int
+    request: Request, session: SessionDep, actor: PageActor, vendor_id: Id
 ) -> HTMLResponse:
     """A vendor's labellers (labels, today, skips, gold accuracy, handle time) and projects."""
     vendor = directory.get_vendor(session, actor, vendor_id)
