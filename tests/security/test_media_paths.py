@@ -130,8 +130,11 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
-def _lease(client: TestClient, world: World) -> int:
-    task = client.get(f"/api/projects/{world.project_ids['A']}/next").json()
+def _lease(client: TestClient, world: World, csrf: str) -> int:
+    """Lease labeller-a1's next task of project A through the page's own call."""
+    task = client.post(
+        f"/api/projects/{world.project_ids['A']}/next", headers={"X-CSRF-Token": csrf}
+    ).json()
     return int(task["assignment_id"])
 
 
@@ -295,8 +298,8 @@ def test_a_relative_image_inside_the_root_is_imported_and_served(
         headers={"Authorization": f"Bearer {world.tokens['admin']}"},
     )
     assert response.status_code == 201, response.text
-    login(web, "labeller-a1")
-    assignment = _lease(web, world)
+    csrf = login(web, "labeller-a1")
+    assignment = _lease(web, world, csrf)
     card = web.get(f"/w/cards/{assignment}")
     assert f'src="/w/media/{assignment}/0"' in card.text and 'width="5" height="2"' in card.text
     served = web.get(f"/w/media/{assignment}/0")
@@ -319,8 +322,8 @@ def test_cli_media_root_names_a_folder_inside_the_root(
     assert result.exit_code == 0, result.output
     session.rollback()
     assert session.scalar(select(Item.media)) == [{"kind": "image", "path": "vendor-7/ad.png"}]
-    login(web, "labeller-a1")
-    assert web.get(f"/w/media/{_lease(web, world)}/0").content == BANNER
+    csrf = login(web, "labeller-a1")
+    assert web.get(f"/w/media/{_lease(web, world, csrf)}/0").content == BANNER
     elsewhere = home / "elsewhere"
     elsewhere.mkdir()
     refused = cli.invoke(
@@ -348,8 +351,8 @@ def test_a_stored_path_outside_the_root_is_neither_served_nor_probed(
 ):
     _import(session, world, home, _rows("banner.png")[:1])
     _smuggle(session, media_path)
-    login(web, "labeller-a1")
-    assignment = _lease(web, world)
+    csrf = login(web, "labeller-a1")
+    assignment = _lease(web, world, csrf)
     served = web.get(f"/w/media/{assignment}/0")
     assert served.status_code == 404
     assert served.json()["error"]["code"] == "not_found"
@@ -368,8 +371,8 @@ def test_a_file_swapped_for_a_symlink_after_import_is_not_served(
     banner = home / "media" / "banner.png"
     banner.unlink()
     banner.symlink_to(home / "session_secret")
-    login(web, "labeller-a1")
-    assignment = _lease(web, world)
+    csrf = login(web, "labeller-a1")
+    assignment = _lease(web, world, csrf)
     assert web.get(f"/w/media/{assignment}/0").status_code == 404
     assert 'class="media-missing"' in web.get(f"/w/cards/{assignment}").text
 
@@ -382,8 +385,8 @@ def test_the_forged_admin_chain_is_closed(
     signed with what came back is refused and no admin is made."""
     _import(session, world, home, _rows("banner.png")[:1])
     _smuggle(session, "../session_secret")
-    login(web, "labeller-a1")
-    leaked = web.get(f"/w/media/{_lease(web, world)}/0")
+    csrf = login(web, "labeller-a1")
+    leaked = web.get(f"/w/media/{_lease(web, world, csrf)}/0")
     # The hash the report read from ``../labelops.db``; taken from the database here.
     session.rollback()
     admin_hash = session.scalar(select(User.password_hash).where(User.username == "admin"))
@@ -426,8 +429,8 @@ def test_a_pipe_or_a_folder_stored_directly_is_not_served(
     _import(session, world, home, _rows("banner.png")[:1])
     os.mkfifo(home / "media" / "pipe.png")
     (home / "media" / "album").mkdir()
-    login(web, "labeller-a1")
-    assignment = _lease(web, world)
+    csrf = login(web, "labeller-a1")
+    assignment = _lease(web, world, csrf)
     for stored in ("pipe.png", "album"):
         _smuggle(session, stored)
         assert web.get(f"/w/media/{assignment}/0").status_code == 404

@@ -53,7 +53,7 @@ async def next_task(project_id: Id, request: Request, prefetch: bool = False) ->
         403: {"description": "Not called with a Bearer token: use POST."},
     },
 )
-async def next_task_by_token(project_id: int, request: Request, prefetch: bool = False) -> Response:
+async def next_task_by_token(project_id: Id, request: Request, prefetch: bool = False) -> Response:
     """``POST /projects/{id}/next`` for API clients with a Bearer token only (kept for
     existing integrations). A call without one, with the web session cookie say, leases
     nothing and gets 403: a GET must not change state for a browser."""

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from starlette.background import BackgroundTask
 
 from labelops.api.deps import SessionDep
+from labelops.api.schemas.fields import Id, Text
 from labelops.errors import InvalidInput
 from labelops.services import audit_trail, export, projects
 from labelops.store.models import AuditEvent
@@ -66,13 +67,13 @@ def audit_events_page(
     request: Request,
     session: SessionDep,
     actor: PageActor,
-    who: Annotated[str, Query(alias="actor", max_length=200)] = "",
-    action: Annotated[str, Query(max_length=64)] = "",
-    entity_type: Annotated[str, Query(max_length=64)] = "",
-    entity_id: Annotated[str, Query(max_length=64)] = "",
-    project_id: Annotated[str, Query(max_length=20)] = "",
-    since: Annotated[str, Query(max_length=40)] = "",
-    until: Annotated[str, Query(max_length=40)] = "",
+    who: Annotated[Text, Query(alias="actor", max_length=200)] = "",
+    action: Annotated[Text, Query(max_length=64)] = "",
+    entity_type: Annotated[Text, Query(max_length=64)] = "",
+    entity_id: Annotated[Text, Query(max_length=64)] = "",
+    project_id: Annotated[Text, Query(max_length=20)] = "",
+    since: Annotated[Text, Query(max_length=40)] = "",
+    until: Annotated[Text, Query(max_length=40)] = "",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
     """The audit trail, newest first (admins and auditors), filtered and paged."""
@@ -118,8 +119,8 @@ def audit_events_page(
 def export_download(
     session: SessionDep,
     actor: PageActor,
-    project_id: int,
-    format: Annotated[str, Form(max_length=20)] = "jsonl",
+    project_id: Id,
+    format: Annotated[Text, Form(max_length=20)] = "jsonl",
     mask_pii: Annotated[str, Form(max_length=5)] = "",
 ) -> FileResponse:
     """Download the newest snapshot's final labels (``mask_pii``: phone numbers, LINE IDs
