@@ -25,6 +25,7 @@ from labelops.errors import (
     NotFound,
     PermissionDenied,
     SchemaMismatch,
+    TooManyAttempts,
 )
 from labelops.i18n import negotiate_language, translate
 
@@ -36,6 +37,7 @@ STATUS_CODES: dict[type[LabelopsError], int] = {
     Conflict: 409,
     AuthenticationFailed: 401,
     PermissionDenied: 403,
+    TooManyAttempts: 429,
     SchemaMismatch: 503,
     InvariantViolated: 500,
 }
@@ -89,6 +91,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _labelops_error(request: Request, error: LabelopsError) -> JSONResponse:
         status = status_for(error)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(error, TooManyAttempts):
+            headers = {"Retry-After": str(error.retry_after)}
         return JSONResponse(
             error_envelope(error, request_language(request)), status_code=status, headers=headers
         )

@@ -39,7 +39,7 @@ def install_web(app: FastAPI) -> None:
     Reads ``app.state.settings`` (session secret, ``cookie_secure``); generates and
     stores a session secret in ``settings.home`` when none is configured.
     """
-    from labelops.web.routes import admin, audit, base, labeller, quality, vendor
+    from labelops.web.routes import account, admin, audit, base, labeller, quality, vendor
     from labelops.web.session import cookie_actor_resolver
 
     settings = app.state.settings
@@ -47,7 +47,7 @@ def install_web(app: FastAPI) -> None:
     app.state.cookie_actor_resolver = cookie_actor_resolver
     static_dir = Path(str(resources.files("labelops.web") / "static"))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
-    for module in (base, labeller, admin, vendor, quality, audit):
+    for module in (base, labeller, admin, account, vendor, quality, audit):
         app.include_router(module.router)
 
     app.add_middleware(_WebHeaders)

@@ -82,6 +82,8 @@ PAGES: tuple[Page, ...] = (
     Page("/admin/taxonomies", "web.nav.taxonomies", (Role.ADMIN, Role.AUDITOR)),
     Page("/admin/projects", "web.nav.projects", (Role.ADMIN,)),
     Page("/admin/imports", "web.nav.imports", (Role.ADMIN,)),
+    Page("/admin/security", "web.nav.security", (Role.ADMIN,)),
+    Page("/account/sessions", "web.nav.sessions", _ALL),
 )
 
 HOME_BY_ROLE: dict[Role, str] = {
