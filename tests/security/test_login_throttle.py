@@ -16,7 +16,8 @@ from labelops.config import Settings
 from labelops.errors import InvalidInput
 from labelops.services import auth, directory
 from labelops.services.policy import SYSTEM_ACTOR
-from labelops.store.models import AuditEvent, LoginThrottle
+from labelops.store import models
+from labelops.store.models import AuditEvent
 from labelops.store.types import utcnow
 from labelops.types import Role
 from web.web_support import PASSWORD, csrf_of, give_passwords, login
@@ -67,20 +68,20 @@ def test_200_wrong_passwords_then_the_right_one_is_refused_without_hashing(
     assert zh.status_code == 429 and "登入失敗次數過多" in zh.text
     assert client.get("/api/me").status_code == 401
     # When the lock has run out the right password works, and the count starts again.
-    session.execute(update(LoginThrottle).values(locked_until=utcnow() - timedelta(seconds=1)))
+    session.execute(update(models.LoginThrottle).values(locked_until=utcnow() - timedelta(seconds=1)))
     session.commit()
     assert _try(client, "labeller-a1", PASSWORD).status_code == 303
     session.rollback()
-    assert session.scalar(select(LoginThrottle).where(LoginThrottle.kind == "account")) is None
+    assert session.scalar(select(models.LoginThrottle).where(models.LoginThrottle.kind == "account")) is None
 
 
 def test_the_back_off_doubles_up_to_the_maximum(client, world, session):
     for n in range(8):
-        session.execute(update(LoginThrottle).values(locked_until=None))
+        session.execute(update(models.LoginThrottle).values(locked_until=None))
         session.commit()
         _try(client, "labeller-a1", f"nope-{n}")
     session.rollback()
-    row = session.scalar(select(LoginThrottle).where(LoginThrottle.kind == "account"))
+    row = session.scalar(select(models.LoginThrottle).where(models.LoginThrottle.kind == "account"))
     assert row.failures == 8
     assert (row.locked_until - row.last_failure_at).total_seconds() == pytest.approx(8, abs=0.01)
 

@@ -15,7 +15,8 @@ from factories import make_world
 from labelops.config import Settings
 from labelops.services import directory
 from labelops.services.policy import SYSTEM_ACTOR
-from labelops.store.models import AuditEvent, WebSession
+from labelops.store import models
+from labelops.store.models import AuditEvent
 from labelops.store.types import utcnow
 from web.web_support import csrf_of, give_passwords, login
 
@@ -60,7 +61,7 @@ def test_the_cookie_is_an_opaque_id_and_the_database_keeps_only_its_hash(client,
     value = _cookie(client)
     assert value.startswith("s-") and "." not in value
     secret = value[2:]
-    rows = session.scalars(select(WebSession)).all()
+    rows = session.scalars(select(models.WebSession)).all()
     assert len(rows) == 1
     row = rows[0]
     assert row.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
@@ -84,7 +85,7 @@ def test_an_idle_session_ends(client, world, session, settings):
     login(client, "labeller-a1")
     assert client.get("/api/me").status_code == 200
     idle = settings.session_idle_seconds
-    session.execute(update(WebSession).values(last_seen_at=utcnow() - timedelta(seconds=idle + 5)))
+    session.execute(update(models.WebSession).values(last_seen_at=utcnow() - timedelta(seconds=idle + 5)))
     session.commit()
     assert client.get("/api/me").status_code == 401
     assert client.get("/work", follow_redirects=False).headers["location"].startswith("/?next=")
@@ -92,10 +93,10 @@ def test_an_idle_session_ends(client, world, session, settings):
 
 def test_a_session_ends_at_its_absolute_limit_however_active(client, world, session, settings):
     login(client, "labeller-a1")
-    row = session.scalars(select(WebSession)).one()
+    row = session.scalars(select(models.WebSession)).one()
     assert abs((row.expires_at - row.created_at).total_seconds() - settings.session_max_seconds) < 2
     session.execute(
-        update(WebSession).values(last_seen_at=utcnow(), expires_at=utcnow() - timedelta(seconds=1))
+        update(models.WebSession).values(last_seen_at=utcnow(), expires_at=utcnow() - timedelta(seconds=1))
     )
     session.commit()
     assert client.get("/api/me").status_code == 401
@@ -103,17 +104,17 @@ def test_a_session_ends_at_its_absolute_limit_however_active(client, world, sess
 
 def test_last_seen_is_written_at_most_once_a_minute(client, world, session):
     login(client, "labeller-a1")
-    first = session.scalars(select(WebSession)).one().last_seen_at
+    first = session.scalars(select(models.WebSession)).one().last_seen_at
     for _ in range(3):
         assert client.get("/api/me").status_code == 200
     session.rollback()
-    assert session.scalars(select(WebSession)).one().last_seen_at == first
+    assert session.scalars(select(models.WebSession)).one().last_seen_at == first
     old = utcnow() - timedelta(seconds=61)
-    session.execute(update(WebSession).values(last_seen_at=old))
+    session.execute(update(models.WebSession).values(last_seen_at=old))
     session.commit()
     assert client.get("/api/me").status_code == 200
     session.rollback()
-    assert session.scalars(select(WebSession)).one().last_seen_at > old + timedelta(seconds=30)
+    assert session.scalars(select(models.WebSession)).one().last_seen_at > old + timedelta(seconds=30)
 
 
 def test_a_password_change_ends_every_session(client, world, session):
@@ -122,7 +123,7 @@ def test_a_password_change_ends_every_session(client, world, session):
         session, SYSTEM_ACTOR, world.actors["labeller-a1"].user_id, "a-brand-new-secret-7"
     )
     assert client.get("/api/me").status_code == 401
-    assert session.scalars(select(WebSession)).one().end_reason == "password"
+    assert session.scalars(select(models.WebSession)).one().end_reason == "password"
 
 
 def test_disabling_a_user_ends_sessions_tokens_and_logins_until_enabled(
@@ -201,7 +202,7 @@ def test_a_user_cannot_end_someone_elses_session(client, settings, world, sessio
 
     with TestClient(create_app(settings)) as other:
         login(other, "admin")
-        admin_session = session.scalars(select(WebSession)).one().id
+        admin_session = session.scalars(select(models.WebSession)).one().id
         csrf = login(client, "labeller-a1")
         response = client.post(f"/account/sessions/{admin_session}/end", data={"csrf_token": csrf})
         assert response.status_code == 404
