@@ -68,11 +68,16 @@ def test_200_wrong_passwords_then_the_right_one_is_refused_without_hashing(
     assert zh.status_code == 429 and "登入失敗次數過多" in zh.text
     assert client.get("/api/me").status_code == 401
     # When the lock has run out the right password works, and the count starts again.
-    session.execute(update(models.LoginThrottle).values(locked_until=utcnow() - timedelta(seconds=1)))
+    session.execute(
+        update(models.LoginThrottle).values(locked_until=utcnow() - timedelta(seconds=1))
+    )
     session.commit()
     assert _try(client, "labeller-a1", PASSWORD).status_code == 303
     session.rollback()
-    assert session.scalar(select(models.LoginThrottle).where(models.LoginThrottle.kind == "account")) is None
+    assert (
+        session.scalar(select(models.LoginThrottle).where(models.LoginThrottle.kind == "account"))
+        is None
+    )
 
 
 def test_the_back_off_doubles_up_to_the_maximum(client, world, session):
@@ -214,3 +219,21 @@ def test_weak_passwords_are_refused_by_api_admin_page_and_cli(client, world, ses
         app, ["user", "passwd", "labeller-a1", "--password", "quiet-harbor-lamp-8"]
     )
     assert good.exit_code == 0, good.output
+
+
+def test_the_api_answers_too_many_attempts_with_429_retry_after_and_the_envelope(client):
+    from labelops.errors import TooManyAttempts
+
+    def locked() -> None:
+        raise TooManyAttempts("errors.auth.locked", retry_after=42)
+
+    client.app.add_api_route("/api/test-locked", locked)
+    response = client.get("/api/test-locked", headers={"Accept-Language": "zh-Hant"})
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "42"
+    assert response.json()["error"] == {
+        "code": "too_many_attempts",
+        "message": "登入失敗次數過多，請於 42 秒後再試。",
+        "message_id": "errors.auth.locked",
+        "params": {"seconds": 42},
+    }

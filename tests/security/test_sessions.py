@@ -85,7 +85,9 @@ def test_an_idle_session_ends(client, world, session, settings):
     login(client, "labeller-a1")
     assert client.get("/api/me").status_code == 200
     idle = settings.session_idle_seconds
-    session.execute(update(models.WebSession).values(last_seen_at=utcnow() - timedelta(seconds=idle + 5)))
+    session.execute(
+        update(models.WebSession).values(last_seen_at=utcnow() - timedelta(seconds=idle + 5))
+    )
     session.commit()
     assert client.get("/api/me").status_code == 401
     assert client.get("/work", follow_redirects=False).headers["location"].startswith("/?next=")
@@ -96,7 +98,9 @@ def test_a_session_ends_at_its_absolute_limit_however_active(client, world, sess
     row = session.scalars(select(models.WebSession)).one()
     assert abs((row.expires_at - row.created_at).total_seconds() - settings.session_max_seconds) < 2
     session.execute(
-        update(models.WebSession).values(last_seen_at=utcnow(), expires_at=utcnow() - timedelta(seconds=1))
+        update(models.WebSession).values(
+            last_seen_at=utcnow(), expires_at=utcnow() - timedelta(seconds=1)
+        )
     )
     session.commit()
     assert client.get("/api/me").status_code == 401
@@ -114,7 +118,9 @@ def test_last_seen_is_written_at_most_once_a_minute(client, world, session):
     session.commit()
     assert client.get("/api/me").status_code == 200
     session.rollback()
-    assert session.scalars(select(models.WebSession)).one().last_seen_at > old + timedelta(seconds=30)
+    assert session.scalars(select(models.WebSession)).one().last_seen_at > old + timedelta(
+        seconds=30
+    )
 
 
 def test_a_password_change_ends_every_session(client, world, session):

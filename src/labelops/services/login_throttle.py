@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from labelops.errors import AuthenticationFailed, NotFound, TooManyAttempts
@@ -116,6 +117,17 @@ def password_login(
 
 
 def _count_failure(
+    session: Session, username: str, address: str | None, policy: ThrottlePolicy, now: datetime
+) -> None:
+    try:
+        _count_failure_once(session, username, address, policy, now)
+    except IntegrityError:
+        # Another process inserted the same key's first row meanwhile: count again on it.
+        session.rollback()
+        _count_failure_once(session, username, address, policy, now)
+
+
+def _count_failure_once(
     session: Session, username: str, address: str | None, policy: ThrottlePolicy, now: datetime
 ) -> None:
     with transaction(session):
