@@ -49,6 +49,7 @@ def test_error_tree_is_pinned():
         "PermissionDenied",
         "RowProblem",
         "SchemaMismatch",
+        "TooManyAttempts",
     ]
     for name in errors.__all__:
         kind = getattr(errors, name)
