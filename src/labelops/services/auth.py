@@ -25,7 +25,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from labelops.errors import AuthenticationFailed
+from labelops.errors import AuthenticationFailed, InvalidInput
 from labelops.services._tx import transaction
 from labelops.services.policy import Actor
 from labelops.store.models import ApiToken, User
@@ -81,8 +81,6 @@ def token_expiry(now: datetime, days: int | None) -> datetime:
     Raises:
         InvalidInput: ``days`` outside 1..``MAX_TOKEN_DAYS``.
     """
-    from labelops.errors import InvalidInput
-
     days = DEFAULT_TOKEN_DAYS if days is None else days
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise InvalidInput(

@@ -21,7 +21,13 @@ from labelops.services.auth import (
     token_prefix,
 )
 from labelops.services.passwords import check_password
-from labelops.services.policy import Actor, authorize, require_same_vendor, scope_to_vendor
+from labelops.services.policy import (
+    Actor,
+    authorize,
+    can,
+    require_same_vendor,
+    scope_to_vendor,
+)
 from labelops.services.sessions import end_user_sessions
 from labelops.store.models import ApiToken, User, Vendor
 from labelops.store.types import utcnow
@@ -299,8 +305,6 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
 
 
 def _may_manage(actor: Actor) -> bool:
-    from labelops.services.policy import can
-
     return can(actor, "user.manage")
 
 
