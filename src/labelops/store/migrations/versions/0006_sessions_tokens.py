@@ -82,12 +82,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
-        batch_op.drop_column("last_used_at")
-        batch_op.drop_column("expires_at")
-        batch_op.drop_column("prefix")
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("disabled_at")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+ and PostgreSQL): a batch copy of
+    # ``users`` would drop a table other tables' foreign keys point at.
+    for table, column in (
+        ("api_tokens", "last_used_at"),
+        ("api_tokens", "expires_at"),
+        ("api_tokens", "prefix"),
+        ("users", "disabled_at"),
+    ):
+        op.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
     op.drop_table("login_throttle")
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_sessions_user_id"))
