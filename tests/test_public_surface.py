@@ -51,6 +51,7 @@ def test_error_tree_is_pinned():
         "RowProblem",
         "SchemaMismatch",
         "StorageUnavailable",
+        "TooManyAttempts",
     ]
     for name in errors.__all__:
         kind = getattr(errors, name)

@@ -45,7 +45,21 @@ class Settings(BaseSettings):
     session_secret: str | None = None
     """Secret for web session cookies; generated and stored in ``home`` when unset."""
     cookie_secure: bool = False
-    """Mark session cookies ``Secure`` (set true behind HTTPS)."""
+    """Mark session cookies ``Secure`` (set true behind HTTPS). Requests that arrive
+    over HTTPS get ``Secure`` cookies anyway."""
+    session_idle_seconds: int = Field(default=2 * 3600, ge=60, le=30 * 86_400)
+    """A web session unused this long ends (``LABELOPS_SESSION_IDLE_SECONDS``)."""
+    session_max_seconds: int = Field(default=12 * 3600, ge=300, le=90 * 86_400)
+    """A web session ends this long after login, however active
+    (``LABELOPS_SESSION_MAX_SECONDS``)."""
+    token_days: int = Field(default=90, ge=1, le=3650)
+    """Lifetime of a new API token unless its creator gives another (days)."""
+    login_account_free: int = Field(default=5, ge=1, le=1000)
+    """Failed logins of one account name before it is locked with back-off."""
+    login_address_free: int = Field(default=30, ge=1, le=100_000)
+    """Failed logins from one client address before it is locked with back-off."""
+    login_lock_max_seconds: int = Field(default=900, ge=1, le=86_400)
+    """The longest lock (the back-off doubles from 1 s up to this)."""
     pool_size: int = Field(default=10, ge=1, le=200)
     """Connection pool size per process for PostgreSQL."""
     hot_threads: int = Field(default=3, ge=1, le=200)

@@ -14,6 +14,7 @@ fields, never an HTTP status or an exit code: the API maps the tree to HTTP once
      +-- Conflict                      it exists already / state forbids it           HTTP 409, exit 4
      +-- PermissionDenied              the user may not do this                       HTTP 403, exit 5
      |    +-- AuthenticationFailed     no valid token, password or session            HTTP 401, exit 5
+     |    +-- TooManyAttempts          too many failed logins: wait retry_after s     HTTP 429, exit 5
      +-- InvariantViolated             the system is not in a state it can work in    HTTP 500/503, exit 6
           +-- SchemaMismatch           database un-migrated or newer than the code    HTTP 503, exit 6
           +-- StorageUnavailable       disk full, read-only database: cannot write    HTTP 503, exit 6
@@ -38,6 +39,7 @@ __all__ = [
     "RowProblem",
     "SchemaMismatch",
     "StorageUnavailable",
+    "TooManyAttempts",
 ]
 
 
@@ -172,6 +174,17 @@ class InvariantViolated(LabelopsError):
     """The system is in a state it cannot work in; a bug or an operator action is needed."""
 
     code = "invariant_violated"
+
+
+class TooManyAttempts(PermissionDenied):
+    """Refused without checking: too many failed logins; try again in ``retry_after``
+    seconds (HTTP 429 with a ``Retry-After`` header)."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message_id: str, *, retry_after: int, **params: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message_id, seconds=retry_after, **params)
 
 
 class SchemaMismatch(InvariantViolated):

@@ -157,25 +157,40 @@ def test_open_redirects_are_refused(client, world):
     assert response.headers["location"] == "/admin/projects"
 
 
-def test_an_idle_session_expires(client, world):
-    import time
+def test_an_idle_session_expires(client, world, session, settings):
+    from datetime import timedelta
 
-    from itsdangerous import URLSafeSerializer
+    from sqlalchemy import update
 
-    from labelops.web.session import COOKIE_NAME, IDLE_SECONDS
+    from labelops.store.models import WebSession
+    from labelops.store.types import utcnow
 
     login(client, "labeller-a1")
     assert client.get("/api/me").status_code == 200
-    serializer = URLSafeSerializer("test-secret", salt="labelops.session")
-    stale = {
-        "u": world.actors["labeller-a1"].user_id,
-        "c": "x" * 43,
-        "t": int(time.time()) - IDLE_SECONDS - 5,
-    }
-    client.cookies.clear()
-    client.cookies.set(COOKIE_NAME, serializer.dumps(stale))
+    idle = settings.session_idle_seconds
+    session.execute(update(WebSession).values(last_seen_at=utcnow() - timedelta(seconds=idle + 5)))
+    session.commit()
     assert client.get("/api/me").status_code == 401
     assert client.get("/work", follow_redirects=False).headers["location"].startswith("/?next=")
+
+
+def test_the_language_chosen_on_the_login_page_wins_after_login(client, session, world):
+    from labelops.services import directory
+    from labelops.store.models import User
+
+    labeller = world.actors["labeller-a1"]
+    directory.set_user_language(session, labeller, "en")
+    page = client.get("/", headers={"Accept-Language": "en"})
+    client.post(
+        "/lang",
+        data={"lang": "zh-Hant", "next": "/", "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    login(client, "labeller-a1")
+    work = client.get(f"/work/{world.project_ids['A']}", headers={"Accept-Language": "en"})
+    assert translate("web.work.submit", "zh-Hant") in work.text
+    session.rollback()
+    assert session.get(User, labeller.user_id).language == "zh-Hant"
 
 
 def test_a_logged_in_users_language_choice_is_remembered(client, session, world):

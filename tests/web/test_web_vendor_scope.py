@@ -12,7 +12,8 @@ from fastapi.routing import APIRoute
 from sqlalchemy import select
 
 from factories import make_world
-from labelops.services import audits, disputes, labelling, lots, queue, rework
+from labelops.services import audits, directory, disputes, labelling, lots, queue, rework
+from labelops.services import sessions as web_sessions
 from labelops.store.audit_models import ReworkItem
 from labelops.store.models import ImportBatch
 from web.web_support import give_passwords, login
@@ -25,6 +26,7 @@ JSON_BODIES: dict[str, object] = {
     "/api/projects/{project_id}/items": {"items": [{"external_id": "z-1", "text": "x"}]},
     "/api/projects/{project_id}/finalize": {"method": "majority"},
     "/api/users/{user_id}/tokens": {"name": "x"},
+    "/api/users/{user_id}/password": {"password": "long-enough-pass-1"},
     "/api/projects/{project_id}/gold": {
         "external_id": "b-00000",
         "labels": ["adult"],
@@ -104,6 +106,12 @@ def world(session):
     world.import_b = session.scalar(
         select(ImportBatch.id).where(ImportBatch.project_id == world.project_ids["B"])
     )
+    labeller_b = world.actors["labeller-b1"]
+    world.token_b = directory.list_tokens(session, labeller_b, labeller_b.user_id)[0].id
+    _, live = web_sessions.start_session(
+        session, labeller_b, max_seconds=3600, ip=None, user_agent=None
+    )
+    world.session_b = live.id
     session.commit()
     return world
 
@@ -130,6 +138,8 @@ def _fill(path: str, world) -> str | None:
         "label_id": world.label_b,
         "dispute_id": world.dispute_b,
         "rework_id": world.rework_b,
+        "token_id": world.token_b,
+        "session_id": world.session_b,
     }
     route = path
     for name, value in values.items():

@@ -32,7 +32,13 @@ from starlette.requests import Request
 
 from labelops.services import labelling, queue
 from labelops.services._tx import NEEDS_TRANSACTION, RUN_AGAIN
-from labelops.services.auth import TOKEN_LOOKUP, remembered_token, token_actor
+from labelops.services.auth import (
+    TOKEN_LOOKUP,
+    TOKEN_TOUCH,
+    remembered_token,
+    token_actor,
+    touch_due,
+)
 from labelops.services.policy import Actor
 from labelops.store.engine import PING_AFTER_IDLE_S
 from labelops.store.prepared import Prepared
@@ -240,8 +246,12 @@ async def _bearer_actor(request: Request, connections: LoopConnections) -> Actor
     (``TOKEN_CACHE_SECONDS`` after a crowd of labellers started), and 50 calls at once
     on worker threads stalled the server for a quarter of a second every 10 s.
 
+    A lookup that finds the token's ``last_used_at`` more than a minute old records the
+    use (``TOKEN_TOUCH``, one more statement about once a minute per token).
+
     Raises:
-        AuthenticationFailed: Unknown or revoked token, or the user was deleted.
+        AuthenticationFailed: Unknown, revoked or expired token, or the user was
+            deleted or disabled.
     """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -251,6 +261,9 @@ async def _bearer_actor(request: Request, connections: LoopConnections) -> Actor
     if actor is None:
         row = await connections.first(TOKEN_LOOKUP, {"token_hash": token_hash})
         actor = token_actor(token_hash, row)
+        touch = touch_due(row)
+        if touch is not None:
+            await connections.first(TOKEN_TOUCH, touch)
     if actor.language and not request.headers.get("accept-language"):
         request.state.language = actor.language
     return actor

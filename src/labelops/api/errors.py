@@ -31,6 +31,7 @@ from labelops.errors import (
     PermissionDenied,
     SchemaMismatch,
     StorageUnavailable,
+    TooManyAttempts,
 )
 from labelops.i18n import negotiate_language, translate
 from labelops.store.failures import storage_failure_cause
@@ -51,6 +52,7 @@ STATUS_CODES: dict[type[LabelopsError], int] = {
     Conflict: 409,
     AuthenticationFailed: 401,
     PermissionDenied: 403,
+    TooManyAttempts: 429,
     SchemaMismatch: 503,
     StorageUnavailable: 503,
     InvariantViolated: 500,
@@ -132,6 +134,8 @@ def error_response(request: Request, error: LabelopsError) -> EnvelopeResponse:
     """The response of ``error``: its HTTP status and the envelope in the request's language."""
     status = status_for(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(error, TooManyAttempts):
+        headers = {"Retry-After": str(error.retry_after)}
     return EnvelopeResponse(
         error_envelope(error, request_language(request)), status_code=status, headers=headers
     )

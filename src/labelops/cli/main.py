@@ -37,6 +37,8 @@ project_app = typer.Typer(help="Labelling projects.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(vendor_app, name="vendor")
 app.add_typer(user_app, name="user")
+token_app = typer.Typer(help="API tokens of a user.", no_args_is_help=True)
+user_app.add_typer(token_app, name="token")
 app.add_typer(taxonomy_app, name="taxonomy")
 app.add_typer(project_app, name="project")
 
@@ -148,7 +150,13 @@ def user_add(
     with open_session() as session:
         vendor_id = directory.get_vendor_by_name(session, vendor).id if vendor else None
         created = directory.create_user(
-            session, SYSTEM_ACTOR, username, role=role, vendor_id=vendor_id, password=password
+            session,
+            SYSTEM_ACTOR,
+            username,
+            role=role,
+            vendor_id=vendor_id,
+            password=password,
+            token_days=settings().token_days,
         )
     if json:
         emit_json(
@@ -197,6 +205,127 @@ def user_delete(username: str) -> None:
             raise NotFound("errors.user.not_found", user=username)
         directory.delete_user(session, SYSTEM_ACTOR, users[0].id)
     console.print(_t("cli.user.deleted", username=username))
+
+
+@user_app.command("passwd")
+@cli_command
+def user_passwd(
+    username: str,
+    password: Annotated[
+        str | None, typer.Option(help="The new password (asked for when not given).")
+    ] = None,
+) -> None:
+    """Set a user's web password (ends their web sessions)."""
+    if password is None:
+        password = typer.prompt(_t("cli.user.password_prompt"), hide_input=True)
+    with open_session() as session:
+        user = directory.get_user_by_name(session, SYSTEM_ACTOR, username)
+        directory.set_password(session, SYSTEM_ACTOR, user.id, password)
+    console.print(_t("cli.user.password_set", username=username))
+
+
+@user_app.command("disable")
+@cli_command
+def user_disable(username: str) -> None:
+    """Disable a user: no login, no token works, their web sessions end."""
+    with open_session() as session:
+        user = directory.get_user_by_name(session, SYSTEM_ACTOR, username)
+        directory.disable_user(session, SYSTEM_ACTOR, user.id)
+    console.print(_t("cli.user.disabled", username=username))
+
+
+@user_app.command("enable")
+@cli_command
+def user_enable(username: str) -> None:
+    """Enable a disabled user again."""
+    with open_session() as session:
+        user = directory.get_user_by_name(session, SYSTEM_ACTOR, username)
+        directory.enable_user(session, SYSTEM_ACTOR, user.id)
+    console.print(_t("cli.user.enabled", username=username))
+
+
+@token_app.command("add")
+@cli_command
+def token_add(
+    username: str,
+    name: Annotated[str, typer.Option(help="A name to tell the token apart.")] = "default",
+    days: Annotated[
+        int | None, typer.Option(help="Days until it expires (default LABELOPS_TOKEN_DAYS).")
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Issue another API token for a user; prints it once."""
+    with open_session() as session:
+        user = directory.get_user_by_name(session, SYSTEM_ACTOR, username)
+        token = directory.create_token(
+            session, SYSTEM_ACTOR, user.id, name=name, expires_days=days or settings().token_days
+        )
+        row = directory.list_tokens(session, SYSTEM_ACTOR, user.id)[0]
+    if json:
+        emit_json(
+            {
+                "id": row.id,
+                "token": token,
+                "expires_at": row.expires_at.isoformat() if row.expires_at else None,
+            }
+        )
+    else:
+        console.print(_t("cli.user.token_once", token=token), markup=False)
+
+
+@token_app.command("list")
+@cli_command
+def token_list(username: str, json: JsonOption = False) -> None:
+    """List a user's tokens (prefix only, never the secret)."""
+    with open_session() as session:
+        user = directory.get_user_by_name(session, SYSTEM_ACTOR, username)
+        rows = directory.list_tokens(session, SYSTEM_ACTOR, user.id)
+
+    def when(value: object) -> str:
+        return value.isoformat() if hasattr(value, "isoformat") else ""
+
+    listed = [
+        {
+            "id": r.id,
+            "name": r.name,
+            "prefix": r.prefix,
+            "created_at": when(r.created_at),
+            "expires_at": when(r.expires_at),
+            "last_used_at": when(r.last_used_at),
+            "revoked_at": when(r.revoked_at),
+        }
+        for r in rows
+    ]
+    if json:
+        emit_json(listed)
+        return
+    table = Table(
+        "id",
+        _t("cli.col.name"),
+        _t("cli.col.prefix"),
+        _t("cli.col.expires"),
+        _t("cli.col.last_used"),
+        _t("cli.col.revoked"),
+    )
+    for entry in listed:
+        table.add_row(
+            str(entry["id"]),
+            str(entry["name"]),
+            f"{entry['prefix'] or 'lo_'}…",
+            str(entry["expires_at"]),
+            str(entry["last_used_at"]),
+            str(entry["revoked_at"]),
+        )
+    console.print(table)
+
+
+@token_app.command("revoke")
+@cli_command
+def token_revoke(token_id: int) -> None:
+    """Revoke one token by its id (see ``labelops user token list``)."""
+    with open_session() as session:
+        directory.revoke_token(session, SYSTEM_ACTOR, token_id)
+    console.print(_t("cli.token.revoked", id=token_id))
 
 
 @taxonomy_app.command("add")

@@ -6,7 +6,6 @@ shells end the read transaction themselves.
 
 When to use what:
 
-- ``get_login_user``: the web session's user lookup (authentication, not authorisation).
 - ``list_labeller_projects`` / ``count_labels_today`` / ``get_assignment_card`` /
   ``get_assignment_media`` / ``get_project_guide``: the labeller's queue page.
 - ``list_import_batches`` / ``get_import_batch``: the admin's import reports.
@@ -16,7 +15,6 @@ When to use what:
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -62,14 +60,12 @@ __all__ = [
     "get_assignment_card",
     "get_assignment_media",
     "get_import_batch",
-    "get_login_user",
     "get_project_guide",
     "get_project_quality",
     "get_vendor_overview",
     "highlight_parts",
     "list_import_batches",
     "list_labeller_projects",
-    "password_fingerprint",
 ]
 
 AGREEMENT_METRICS = ("krippendorff_alpha", "fleiss_kappa", "gwet_ac1")
@@ -174,22 +170,6 @@ class ProjectQuality:
     per_label: tuple[tuple[str, float], ...] = field(default_factory=tuple)
     """One-vs-rest Krippendorff's alpha per label key."""
     n_labels_used: int = 0
-
-
-def password_fingerprint(password_hash: str | None) -> str:
-    """A short digest of a password hash: sessions made before a change stop working."""
-    return hashlib.sha256((password_hash or "").encode("utf-8")).hexdigest()[:16]
-
-
-def get_login_user(session: Session, user_id: int) -> User | None:
-    """The live user behind a web session, or None when deleted or unknown.
-
-    This is authentication (who is it?), so it checks no permission.
-    """
-    user = session.get(User, user_id)
-    if user is None or user.deleted_at is not None:
-        return None
-    return user
 
 
 def list_labeller_projects(session: Session, actor: Actor) -> list[LabellerProject]:

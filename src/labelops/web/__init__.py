@@ -28,7 +28,7 @@ def install_web(app: FastAPI) -> None:
     Reads ``app.state.settings`` (session secret, ``cookie_secure``); generates and
     stores a session secret in ``settings.home`` when none is configured.
     """
-    from labelops.web.routes import admin, audit, base, labeller, quality, trail, vendor
+    from labelops.web.routes import account, admin, audit, base, labeller, quality, trail, vendor
     from labelops.web.session import cookie_actor_resolver, session_actor
 
     settings = app.state.settings
@@ -37,7 +37,7 @@ def install_web(app: FastAPI) -> None:
     app.state.session_actor_resolver = session_actor  # see labelops.api.edge.BodyGuard
     static_dir = Path(str(resources.files("labelops.web") / "static"))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
-    for module in (base, labeller, admin, vendor, quality, audit, trail):
+    for module in (base, labeller, admin, account, vendor, quality, audit, trail):
         app.include_router(module.router)
 
     app.add_middleware(_WebHeaders)

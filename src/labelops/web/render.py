@@ -90,6 +90,8 @@ PAGES: tuple[Page, ...] = (
     Page("/admin/projects", "web.nav.projects", (Role.ADMIN,), "project.manage"),
     Page("/admin/imports", "web.nav.imports", (Role.ADMIN,), "item.import"),
     Page("/admin/audit-events", "confid.nav.audit_events", _IN_HOUSE, "audit_trail.read"),
+    Page("/admin/security", "web.nav.security", (Role.ADMIN,), "user.manage"),
+    Page("/account/sessions", "web.nav.sessions", _ALL),
 )
 
 HOME_BY_ROLE: dict[Role, str] = {

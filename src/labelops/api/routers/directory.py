@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from labelops.api.deps import CurrentActor, SessionDep
+from labelops.api.deps import CurrentActor, SessionDep, SettingsDep
 from labelops.api.schemas.directory import (
     MePublic,
+    PasswordSet,
+    TokenCreate,
+    TokenInfo,
     TokenPublic,
     UserCreate,
     UserCreated,
@@ -60,8 +63,11 @@ def list_users(
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
-def create_user(body: UserCreate, session: SessionDep, actor: CurrentActor) -> UserCreated:
-    """Create a user; the response carries their first token, shown once (admin)."""
+def create_user(
+    body: UserCreate, session: SessionDep, actor: CurrentActor, settings: SettingsDep
+) -> UserCreated:
+    """Create a user; the response carries their first token, shown once (admin).
+    A weak password is refused (422): see ``labelops.services.passwords``."""
     created = directory.create_user(
         session,
         actor,
@@ -71,6 +77,7 @@ def create_user(body: UserCreate, session: SessionDep, actor: CurrentActor) -> U
         password=body.password,
         display_name=body.display_name,
         language=body.language,
+        token_days=settings.token_days,
     )
     return UserCreated(
         id=created.user.id,
@@ -94,6 +101,55 @@ def delete_user(user_id: Id, session: SessionDep, actor: CurrentActor) -> None:
 
 
 @router.post("/users/{user_id}/tokens", status_code=status.HTTP_201_CREATED)
-def create_token(user_id: Id, session: SessionDep, actor: CurrentActor) -> TokenPublic:
-    """Issue another token for a user (admin)."""
-    return TokenPublic(token=directory.create_token(session, actor, user_id))
+def create_token(
+    user_id: Id,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
+    body: TokenCreate | None = None,
+) -> TokenPublic:
+    """Issue another token for a user, shown once (admin). Optional body: ``name`` and
+    ``expires_days`` (default ``LABELOPS_TOKEN_DAYS``)."""
+    options = body or TokenCreate()
+    token = directory.create_token(
+        session,
+        actor,
+        user_id,
+        name=options.name,
+        expires_days=options.expires_days or settings.token_days,
+    )
+    listed = directory.list_tokens(session, actor, user_id)[0]
+    return TokenPublic(token=token, id=listed.id, expires_at=listed.expires_at)
+
+
+@router.get("/users/{user_id}/tokens")
+def list_tokens(user_id: Id, session: SessionDep, actor: CurrentActor) -> list[TokenInfo]:
+    """A user's tokens with prefix, expiry and last use, never the secret (admin, or
+    the user themself)."""
+    return [TokenInfo.model_validate(t) for t in directory.list_tokens(session, actor, user_id)]
+
+
+@router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_token(token_id: Id, session: SessionDep, actor: CurrentActor) -> None:
+    """Revoke one token (admin, or its owner); it stops at once on this server process
+    and within 10 s on the others (404 unknown, 409 already revoked)."""
+    directory.revoke_token(session, actor, token_id)
+
+
+@router.post("/users/{user_id}/disable", status_code=status.HTTP_204_NO_CONTENT)
+def disable_user(user_id: Id, session: SessionDep, actor: CurrentActor) -> None:
+    """Disable a user: no login, no token, their web sessions end (admin)."""
+    directory.disable_user(session, actor, user_id)
+
+
+@router.post("/users/{user_id}/enable", status_code=status.HTTP_204_NO_CONTENT)
+def enable_user(user_id: Id, session: SessionDep, actor: CurrentActor) -> None:
+    """Enable a disabled user again (admin)."""
+    directory.enable_user(session, actor, user_id)
+
+
+@router.put("/users/{user_id}/password", status_code=status.HTTP_204_NO_CONTENT)
+def set_password(user_id: Id, body: PasswordSet, session: SessionDep, actor: CurrentActor) -> None:
+    """Set a user's password (admin, or the user themself); ends their web sessions.
+    A weak password is refused (422)."""
+    directory.set_password(session, actor, user_id, body.password)

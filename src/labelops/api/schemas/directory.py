@@ -11,6 +11,9 @@ from labelops.types import Role
 
 __all__ = [
     "MePublic",
+    "PasswordSet",
+    "TokenCreate",
+    "TokenInfo",
     "TokenPublic",
     "UserCreate",
     "UserCreated",
@@ -59,6 +62,7 @@ class UserPublic(BaseModel):
     display_name: str | None
     language: str | None
     created_at: datetime
+    disabled_at: datetime | None = None
 
 
 class UserCreated(BaseModel):
@@ -75,6 +79,36 @@ class TokenPublic(BaseModel):
     """A newly issued token (shown once)."""
 
     token: str
+    id: int | None = None
+    expires_at: datetime | None = None
+
+
+class TokenCreate(BaseModel):
+    """Options of a new token."""
+
+    name: str = Field(default="default", min_length=1, max_length=100)
+    expires_days: int | None = Field(default=None, ge=1, le=3650)
+    """Days until it expires; default ``LABELOPS_TOKEN_DAYS`` (90)."""
+
+
+class TokenInfo(BaseModel):
+    """A token as listed: its first characters only, never the secret."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    prefix: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class PasswordSet(BaseModel):
+    """A new password."""
+
+    password: str = Field(min_length=8, max_length=500)
 
 
 class MePublic(BaseModel):

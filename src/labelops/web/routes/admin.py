@@ -151,6 +151,7 @@ def users_add(
         vendor_id=vendor,
         password=password or None,
         display_name=display_name.strip() or None,
+        token_days=request.app.state.settings.token_days,
     )
     return _users_page(
         request, session, actor, token=created.token, token_user=created.user.username
@@ -169,7 +170,9 @@ def users_token(
     request: Request, session: SessionDep, actor: PageActor, user_id: Id
 ) -> HTMLResponse:
     """Issue another API token, shown once."""
-    token = directory.create_token(session, actor, user_id, name="web")
+    token = directory.create_token(
+        session, actor, user_id, name="web", expires_days=request.app.state.settings.token_days
+    )
     user = directory.get_user(session, actor, user_id)
     return _users_page(request, session, actor, token=token, token_user=user.username)
 
