@@ -322,7 +322,7 @@ def token_list(username: str, json: JsonOption = False) -> None:
 @token_app.command("revoke")
 @cli_command
 def token_revoke(token_id: int) -> None:
-    """Revoke one token by its id (see ``labelops user token list``)."""
+    """Revoke one token by its id (see: labelops user token list)."""
     with open_session() as session:
         directory.revoke_token(session, SYSTEM_ACTOR, token_id)
     console.print(_t("cli.token.revoked", id=token_id))

@@ -9,6 +9,7 @@ from fastapi import Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from labelops.api.deps import SessionDep
+from labelops.api.schemas.fields import Id
 from labelops.errors import PermissionDenied
 from labelops.services import audit_trail, directory, login_throttle, sessions
 from labelops.services.policy import Actor
@@ -77,7 +78,7 @@ def sessions_end_others(request: Request, session: SessionDep, actor: PageActor)
 
 @router.post("/account/sessions/{session_id}/end")
 def sessions_end_one(
-    request: Request, session: SessionDep, actor: PageActor, session_id: int
+    request: Request, session: SessionDep, actor: PageActor, session_id: Id
 ) -> Response:
     """End one of the user's sessions (this one too: that is a logout)."""
     sessions.end_session(session, actor, session_id, reason="ended")
@@ -133,7 +134,7 @@ def security_unlock(
 
 
 def _access_page(
-    request: Request, session: SessionDep, actor: Actor, user_id: int, *, token: str | None = None
+    request: Request, session: SessionDep, actor: Actor, user_id: Id, *, token: str | None = None
 ) -> HTMLResponse:
     user = directory.get_user(session, actor, user_id)
     tokens = directory.list_tokens(session, actor, user_id)
@@ -154,7 +155,7 @@ def _access_page(
 
 @router.get("/admin/users/{user_id}/access")
 def access_page(
-    request: Request, session: SessionDep, actor: PageActor, user_id: int
+    request: Request, session: SessionDep, actor: PageActor, user_id: Id
 ) -> HTMLResponse:
     """A user's tokens (prefix, expiry, last use) and their disable switch (admin)."""
     _require_admin(actor)
@@ -166,7 +167,7 @@ def access_new_token(
     request: Request,
     session: SessionDep,
     actor: PageActor,
-    user_id: int,
+    user_id: Id,
     name: Annotated[str, Form(max_length=100)] = "web",
     days: Annotated[str, Form(max_length=6)] = "",
 ) -> HTMLResponse:
@@ -179,7 +180,7 @@ def access_new_token(
 
 
 @router.post("/admin/tokens/{token_id}/revoke")
-def access_revoke_token(session: SessionDep, actor: PageActor, token_id: int) -> Response:
+def access_revoke_token(session: SessionDep, actor: PageActor, token_id: Id) -> Response:
     """Revoke one token."""
     token = directory.revoke_token(session, actor, token_id)
     return RedirectResponse(
@@ -188,7 +189,7 @@ def access_revoke_token(session: SessionDep, actor: PageActor, token_id: int) ->
 
 
 @router.post("/admin/users/{user_id}/disable")
-def access_disable(session: SessionDep, actor: PageActor, user_id: int) -> Response:
+def access_disable(session: SessionDep, actor: PageActor, user_id: Id) -> Response:
     """Disable a user: their sessions end, their tokens stop working."""
     directory.disable_user(session, actor, user_id)
     return RedirectResponse(
@@ -197,7 +198,7 @@ def access_disable(session: SessionDep, actor: PageActor, user_id: int) -> Respo
 
 
 @router.post("/admin/users/{user_id}/enable")
-def access_enable(session: SessionDep, actor: PageActor, user_id: int) -> Response:
+def access_enable(session: SessionDep, actor: PageActor, user_id: Id) -> Response:
     """Enable a disabled user again."""
     directory.enable_user(session, actor, user_id)
     return RedirectResponse(
