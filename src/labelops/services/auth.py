@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from labelops.errors import AuthenticationFailed, InvalidInput
 from labelops.services._tx import transaction
 from labelops.services.policy import Actor
+from labelops.store.failures import storage_failure_cause
 from labelops.store.models import ApiToken, User
 from labelops.store.prepared import Prepared
 from labelops.store.types import utcnow
@@ -137,11 +138,14 @@ def authenticate_token(session: Session, token: str) -> Actor:
 
 def _touch_token(session: Session, params: dict[str, Any]) -> None:
     """Write ``last_used_at`` in a short write transaction of its own (or the caller's
-    joined one); skipped when the database is busy: it is a hint, not a record."""
+    joined one); skipped when the database is busy, read-only or full: it is a hint, not
+    a record (the request's own write, if any, then answers 503 with the cause)."""
     try:
         with transaction(session):
             TOKEN_TOUCH.execute(session.connection(), params)
-    except OperationalError:
+    except Exception as error:  # raw driver errors too: prepared statements run on its cursor
+        if not isinstance(error, OperationalError) and storage_failure_cause(error) is None:
+            raise
         session.rollback()
 
 
