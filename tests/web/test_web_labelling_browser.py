@@ -153,7 +153,9 @@ def test_labeller_labels_30_items_by_keyboard_with_a_skip_and_an_undo(live_serve
         labeller = world.actors["labeller-a1"].user_id
         rows = session.execute(
             select(Label.assignment_id, Label.value, Label.revision).where(
-                Label.labeller_id == labeller, Label.is_current.is_(True)
+                Label.labeller_id == labeller,
+                Label.project_id == world.project_ids["A"],  # other tests label other projects
+                Label.is_current.is_(True),
             )
         ).all()
         stored = {assignment_id: value[0] for assignment_id, value, _ in rows}
